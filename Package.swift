@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cairn", targets: ["CairnCLI"]),
+        .library(name: "CairnModel", targets: ["CairnModel"]),
+        .library(name: "CairnOTLP", targets: ["CairnOTLP"]),
+        .library(name: "CairnStore", targets: ["CairnStore"]),
+        .library(name: "CairnSQLite", targets: ["CairnSQLite"]),
+        .library(name: "CairnCollector", targets: ["CairnCollector"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "COTLP", dependencies: ["CProtobufC"], cSettings: [.headerSearchPath("include")]),
+        .target(name: "CairnModel", swiftSettings: strict),
+        .target(name: "CairnOTLP", dependencies: ["CairnModel", "COTLP", "CProtobufC"], swiftSettings: strict),
+        .target(name: "CairnStore", dependencies: ["CairnModel", "CairnOTLP"], swiftSettings: strict),
+        .target(
+            name: "CairnSQLite",
+            dependencies: [
+                "CairnStore", "CairnOTLP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "CairnCollector",
+            dependencies: [
+                "CairnOTLP", "CairnStore", "CZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "CairnCLI",
+            dependencies: [
+                "CairnCollector", "CairnSQLite", "CairnOTLP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .target(name: "CairnTesting", dependencies: ["CairnModel", "CairnOTLP", "CairnStore"], swiftSettings: strict),
+
+        .testTarget(name: "CairnModelTests", dependencies: ["CairnModel"], swiftSettings: strict),
+        .testTarget(name: "CairnOTLPTests", dependencies: ["CairnOTLP", "CairnTesting"], swiftSettings: strict),
+        .testTarget(name: "CairnSQLiteTests", dependencies: ["CairnSQLite", "CairnTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "CairnCollectorTests",
+            dependencies: [
+                "CairnCollector", "CairnSQLite", "CairnTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnTesting"], swiftSettings: strict),
+    ]
+)

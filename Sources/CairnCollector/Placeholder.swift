@@ -1,0 +1,1 @@
+// CairnCollector is being written.

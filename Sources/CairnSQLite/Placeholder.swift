@@ -1,0 +1,1 @@
+// CairnSQLite is being written.

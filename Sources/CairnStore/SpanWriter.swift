@@ -1,0 +1,16 @@
+public import CairnModel
+
+/// Writes spans to a store.
+///
+/// Contract, which every backend meets and the conformance suite (`CairnTesting.StoreConformance`) checks:
+/// - `write` stores every span of every batch in one transaction: all of them or, when it throws, none.
+/// - When `write` returns, the spans are durable: a crash of the process (`kill -9`) after that loses none of them.
+///   Backends document what a power loss may lose.
+/// - When `write` returns, every reader of the same store sees the spans.
+/// - Writing a span that is already stored (same trace id and span id) stores it again; readers return each copy,
+///   and the analyzer's deduplication decides between them.
+/// - `write` may be called from several tasks at once; calls are serialised by the backend.
+public protocol SpanWriter: Sendable {
+    /// Stores the spans of all the batches in one transaction; durable when it returns.
+    func write(_ batches: [SpanBatch]) async throws
+}

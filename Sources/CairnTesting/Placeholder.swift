@@ -1,0 +1,1 @@
+// CairnTesting is being written.
