@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "CairnTesting", dependencies: ["CairnModel", "CairnOTLP", "CairnStore"], swiftSettings: strict),
 
         .testTarget(name: "CairnModelTests", dependencies: ["CairnModel"], swiftSettings: strict),
-        .testTarget(name: "CairnOTLPTests", dependencies: ["CairnOTLP", "CairnTesting"], swiftSettings: strict),
+        .testTarget(name: "CairnOTLPTests", dependencies: ["CairnOTLP", "CairnTesting", "COTLP"], swiftSettings: strict),
         .testTarget(name: "CairnSQLiteTests", dependencies: ["CairnSQLite", "CairnTesting"], swiftSettings: strict),
         .testTarget(
             name: "CairnCollectorTests",

@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Benchmarks for Cairn live in their own package so that package-benchmark and the load generator's
+// dependencies never slow down the main build. See ../scripts/bench-ingest for the end-to-end measurement.
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "CairnBenchmarks",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cairn-loadgen", targets: ["CairnLoadgen"]),
+    ],
+    dependencies: [
+        // Named, so that target dependencies do not depend on the name of the checkout's directory.
+        .package(name: "Cairn", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // package-benchmark target: the plugin discovers it under Benchmarks/<Name>/.
+        .executableTarget(
+            name: "IngestBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CairnModel", package: "Cairn"),
+                .product(name: "CairnOTLP", package: "Cairn"),
+                .product(name: "CairnSQLite", package: "Cairn"),
+                "CairnBenchSupport",
+            ],
+            path: "Benchmarks/IngestBenchmarks",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Pre-encoded requests with fresh trace ids, shared by the benchmarks and the load generator.
+        .target(
+            name: "CairnBenchSupport",
+            dependencies: [
+                .product(name: "CairnModel", package: "Cairn"),
+                .product(name: "CairnOTLP", package: "Cairn"),
+                .product(name: "CairnTesting", package: "Cairn"),
+            ],
+            path: "Sources/CairnBenchSupport",
+            swiftSettings: strict
+        ),
+        // The load generator: posts pre-encoded OTLP/HTTP protobuf requests over keep-alive connections.
+        .executableTarget(
+            name: "CairnLoadgen",
+            dependencies: [
+                "CairnBenchSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CairnLoadgen",
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,66 @@
+public import CairnStore
+public import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// The collector: an HTTP server with the OTLP/HTTP trace receiver in front of an ingest queue that commits to a
+/// store.
+///
+/// Receives [OTLP/HTTP](https://opentelemetry.io/docs/specs/otlp/#otlphttp) from any OpenTelemetry SDK. `run()`
+/// serves until SIGTERM or SIGINT, then shuts down in order: the HTTP server stops intake and answers the requests
+/// in flight, then the ingest queue commits everything it accepted, then `run()` returns.
+public struct Collector: Sendable {
+    /// How the collector listens and bounds its work.
+    public let configuration: CollectorConfiguration
+    /// The queue between the receiver and the store; one per collector.
+    public let queue: IngestQueue
+    private let store: any SpanWriter & SpanReader
+    private let logger: Logger
+
+    /// A collector that stores into `store`.
+    public init(
+        store: any SpanWriter & SpanReader, configuration: CollectorConfiguration = CollectorConfiguration(),
+        logger: Logger = Logger(label: "cairn.collector")
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.queue = IngestQueue(writer: store, configuration: configuration, logger: logger)
+    }
+
+    /// The Hummingbird application, with the ingest queue among its services.
+    ///
+    /// The application runs its services in a `ServiceGroup` that shuts down in reverse order: the HTTP server
+    /// first, then the queue, so that requests in flight are answered and their spans committed. Tests run it with
+    /// HummingbirdTesting's `test(.router)` or `test(.live)`.
+    /// - Parameter onServerRunning: called with the bound port once the server listens (useful with port 0).
+    public func application(
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/") { _, _ in
+            "Cairn collector: send OpenTelemetry traces with OTLP/HTTP to POST /v1/traces (application/x-protobuf or application/json).\n"
+        }
+        OTLPReceiver(queue: queue, configuration: configuration).addRoutes(to: router)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "cairn"),
+            services: [queue],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops intake, commits what was accepted and returns.
+    /// - Parameter onServerRunning: called with the bound port once the server listens.
+    public func run(onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [application(onServerRunning: onServerRunning)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,47 @@
+/// How the collector listens, what it accepts, and how it bounds and commits the spans it has accepted.
+///
+/// Implements the limits that the [OTLP/HTTP](https://opentelemetry.io/docs/specs/otlp/#otlphttp) specification
+/// leaves to the server: the largest request body, and when to ask clients to retry later
+/// ([throttling](https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling)).
+public struct CollectorConfiguration: Sendable, Hashable {
+    /// The address to listen on. Default `127.0.0.1`, reachable from this machine only.
+    public var host: String
+    /// The TCP port to listen on. Default `4318`, the OTLP/HTTP port; `0` asks the system for a free port.
+    public var port: Int
+    /// The largest request body accepted, in bytes, both as received and after gzip decompression.
+    /// Default 20 MiB. A larger body is answered with 413.
+    public var maxBodyBytes: Int
+    /// The most spans accepted and not yet committed. Default 65,536. A request that would exceed it is answered
+    /// with 429 and `Retry-After`. A single request is always accepted into an empty queue, whatever its size.
+    public var maxQueuedSpans: Int
+    /// The most bytes of spans (`SpanBatch.byteCount`) accepted and not yet committed. Default 64 MiB.
+    public var maxQueuedBytes: Int
+    /// The most requests committed in one store transaction (group commit). Default 256.
+    public var maxBatchesPerCommit: Int
+    /// The most spans committed in one store transaction; a single larger request is still committed whole.
+    /// Default 16,384.
+    public var maxSpansPerCommit: Int
+    /// The seconds a client is asked to wait (`Retry-After`) when the collector answers 429 or 503. Default 1.
+    public var retryAfterSeconds: Int
+
+    /// A configuration with the documented defaults, changed where arguments are given.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 4318,
+        maxBodyBytes: Int = 20 * 1024 * 1024,
+        maxQueuedSpans: Int = 65_536,
+        maxQueuedBytes: Int = 64 * 1024 * 1024,
+        maxBatchesPerCommit: Int = 256,
+        maxSpansPerCommit: Int = 16_384,
+        retryAfterSeconds: Int = 1
+    ) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.maxQueuedSpans = maxQueuedSpans
+        self.maxQueuedBytes = maxQueuedBytes
+        self.maxBatchesPerCommit = maxBatchesPerCommit
+        self.maxSpansPerCommit = maxSpansPerCommit
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+}

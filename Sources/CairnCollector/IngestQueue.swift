@@ -1,0 +1,218 @@
+public import CairnModel
+public import CairnStore
+import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// A queue between the receivers and the store, bounded in spans and bytes, that commits the batches of many
+/// requests in one store transaction (group commit) and answers each request once its spans are committed.
+///
+/// Run it as a ServiceLifecycle `Service`. On graceful shutdown it stops accepting (`IngestError.shuttingDown`),
+/// commits everything already accepted, and returns. A store error fails the waiters of that commit only; the queue
+/// goes on with the next.
+///
+/// Implements the collector's side of [OTLP/HTTP throttling](https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling):
+/// a full queue refuses at once, so the receiver can answer 429 with `Retry-After`.
+public final class IngestQueue: Service, Sendable {
+    private struct Pending {
+        var batch: SpanBatch
+        var spans: Int
+        var bytes: Int
+        var waiter: CheckedContinuation<Result<Void, IngestError>, Never>
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        /// Spans and bytes accepted and not yet committed, including those being committed.
+        var queuedSpans = 0
+        var queuedBytes = 0
+        var accepting = true
+        /// The run loop, when it waits for work.
+        var runner: CheckedContinuation<Void, Never>?
+        /// Tasks waiting for a condition on the queue (`waitUntil`).
+        var observers: [(condition: @Sendable (Snapshot) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+        var snapshot: Snapshot { Snapshot(queuedSpans: queuedSpans, accepting: accepting) }
+
+        /// Removes and returns the observers whose condition now holds.
+        mutating func takeSatisfiedObservers() -> [CheckedContinuation<Void, Never>] {
+            guard !observers.isEmpty else { return [] }
+            let snapshot = self.snapshot
+            let satisfied = observers.filter { $0.condition(snapshot) }.map(\.continuation)
+            observers.removeAll { $0.condition(snapshot) }
+            return satisfied
+        }
+
+        mutating func takeRunner() -> CheckedContinuation<Void, Never>? {
+            defer { runner = nil }
+            return runner
+        }
+    }
+
+    private let writer: any SpanWriter
+    private let configuration: CollectorConfiguration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// A queue that commits to `writer`, with the bounds and commit sizes of `configuration`.
+    public init(writer: any SpanWriter, configuration: CollectorConfiguration, logger: Logger = Logger(label: "cairn.ingest")) {
+        self.writer = writer
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Whether a batch of about `bytes` bytes could be accepted now; receivers ask before reading a body, so that
+    /// an overloaded collector does not buffer bodies it would refuse. `submit` checks again.
+    public func hasRoom(forBytes bytes: Int = 0) -> Bool {
+        state.withLock { state in
+            state.accepting && fits(spans: 0, bytes: bytes, in: state)
+        }
+    }
+
+    /// Whether the queue still accepts batches; false once shutdown has begun.
+    public var isAccepting: Bool {
+        state.withLock { $0.accepting }
+    }
+
+    /// Spans accepted and not yet committed.
+    public var queuedSpans: Int {
+        state.withLock { $0.queuedSpans }
+    }
+
+    /// What tests observe of the queue.
+    struct Snapshot {
+        var queuedSpans: Int
+        var accepting: Bool
+    }
+
+    /// Returns once the condition holds; lets tests wait for the queue without sleeping.
+    func waitUntil(_ condition: @escaping @Sendable (Snapshot) -> Bool) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state in
+                guard !condition(state.snapshot) else { return true }
+                state.observers.append((condition, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Accepts the batch and returns once it is committed to the store.
+    ///
+    /// Throws `.full` at once when accepting it would exceed a bound, `.shuttingDown` when shutdown has begun, and
+    /// `.storeFailed` when the store could not commit it. An empty batch returns at once.
+    public func submit(_ batch: SpanBatch) async throws(IngestError) {
+        guard batch.count > 0 else { return }
+        let spans = batch.count
+        let bytes = batch.byteCount
+        let result = await withCheckedContinuation { (waiter: CheckedContinuation<Result<Void, IngestError>, Never>) in
+            let outcome: Result<[CheckedContinuation<Void, Never>], IngestError> = state.withLock { state in
+                guard state.accepting else { return .failure(.shuttingDown) }
+                guard fits(spans: spans, bytes: bytes, in: state) else { return .failure(.full) }
+                state.pending.append(Pending(batch: batch, spans: spans, bytes: bytes, waiter: waiter))
+                state.queuedSpans += spans
+                state.queuedBytes += bytes
+                return .success(state.takeSatisfiedObservers() + (state.takeRunner().map { [$0] } ?? []))
+            }
+            switch outcome {
+            case .failure(let error): waiter.resume(returning: .failure(error))
+            case .success(let wakeUps): for continuation in wakeUps { continuation.resume() }
+            }
+        }
+        try result.get()
+    }
+
+    /// Commits accepted batches until graceful shutdown (or cancellation), then commits what remains and returns.
+    public func run() async {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                while let commit = await nextCommit() {
+                    await self.commit(commit)
+                }
+            } onCancel: {
+                self.stopAccepting()
+            }
+        } onGracefulShutdown: {
+            self.stopAccepting()
+        }
+    }
+
+    /// Stops accepting; the run loop commits what was accepted, then returns.
+    private func stopAccepting() {
+        let wakeUps = state.withLock { state in
+            state.accepting = false
+            return state.takeSatisfiedObservers() + (state.takeRunner().map { [$0] } ?? [])
+        }
+        for continuation in wakeUps { continuation.resume() }
+    }
+
+    /// Whether `spans` and `bytes` more fit within the bounds. Anything fits into an empty queue, so that one
+    /// request larger than a bound is not refused forever.
+    private func fits(spans: Int, bytes: Int, in state: State) -> Bool {
+        if state.queuedSpans == 0 && state.queuedBytes == 0 { return true }
+        return state.queuedSpans + spans <= configuration.maxQueuedSpans
+            && state.queuedBytes + bytes <= configuration.maxQueuedBytes
+            && state.queuedSpans < configuration.maxQueuedSpans
+    }
+
+    /// The next batches to commit, waiting for some; nil once shutdown has begun and nothing is left.
+    private func nextCommit() async -> [Pending]? {
+        while true {
+            enum Next { case commit([Pending]), finished, wait }
+            let next: Next = state.withLock { state in
+                if !state.pending.isEmpty { return .commit(take(from: &state)) }
+                return state.accepting ? .wait : .finished
+            }
+            switch next {
+            case .commit(let pending): return pending
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { (runner: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state in
+                        guard state.pending.isEmpty && state.accepting else { return true }
+                        state.runner = runner
+                        return false
+                    }
+                    if resumeNow { runner.resume() }
+                }
+            }
+        }
+    }
+
+    /// Takes batches from the head of the queue, up to the commit bounds (at least one).
+    private func take(from state: inout State) -> [Pending] {
+        var count = 0
+        var spans = 0
+        for pending in state.pending {
+            if count > 0 && (count >= configuration.maxBatchesPerCommit || spans + pending.spans > configuration.maxSpansPerCommit) {
+                break
+            }
+            count += 1
+            spans += pending.spans
+        }
+        let taken = Array(state.pending.prefix(count))
+        state.pending.removeFirst(count)
+        return taken
+    }
+
+    /// Writes the batches in one transaction, releases their room in the queue, and answers their waiters.
+    private func commit(_ pending: [Pending]) async {
+        let result: Result<Void, IngestError>
+        do {
+            try await writer.write(pending.map(\.batch))
+            result = .success(())
+        } catch {
+            logger.error("the store could not commit spans", metadata: ["error": "\(error)", "requests": "\(pending.count)"])
+            result = .failure(.storeFailed(String(describing: error)))
+        }
+        let observers = state.withLock { state in
+            state.queuedSpans -= pending.reduce(0) { $0 + $1.spans }
+            state.queuedBytes -= pending.reduce(0) { $0 + $1.bytes }
+            return state.takeSatisfiedObservers()
+        }
+        for observer in observers { observer.resume() }
+        for item in pending {
+            item.waiter.resume(returning: result)
+        }
+    }
+}

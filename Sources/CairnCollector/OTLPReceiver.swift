@@ -1,0 +1,157 @@
+import CairnModel
+import CairnOTLP
+import HTTPTypes
+public import Hummingbird
+import Logging
+
+/// The OTLP/HTTP trace receiver: `POST /v1/traces` with a protobuf or JSON `ExportTraceServiceRequest`, plain or
+/// gzip, answered once its spans are committed.
+///
+/// Implements [OTLP/HTTP](https://opentelemetry.io/docs/specs/otlp/#otlphttp):
+/// - `Content-Type` `application/x-protobuf` or `application/json` (parameters allowed), answered in the same type;
+///   another type is answered with 415.
+/// - `Content-Encoding` `gzip` or `identity`; another encoding is answered with 415.
+/// - 200 with an `ExportTraceServiceResponse`, with `partial_success` when spans were rejected (even all of them);
+///   400 with a `google.rpc.Status` for a body that does not decode; 413 for a body over
+///   `CollectorConfiguration.maxBodyBytes` as received or inflated; 405 with `Allow: POST` for another method;
+///   429 (queue full) or 503 (shutting down, store failed) with `Retry-After`
+///   ([throttling](https://opentelemetry.io/docs/specs/otlp/#otlphttp-throttling)).
+public struct OTLPReceiver: Sendable {
+    /// The path of the trace signal.
+    public static let path = "/v1/traces"
+
+    private let queue: IngestQueue
+    private let configuration: CollectorConfiguration
+
+    /// A receiver that submits what it decodes to `queue`, with the limits of `configuration`.
+    public init(queue: IngestQueue, configuration: CollectorConfiguration) {
+        self.queue = queue
+        self.configuration = configuration
+    }
+
+    /// Adds `POST /v1/traces`, and 405 for the other methods on that path, to the router.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post(RouterPath(Self.path)) { request, context in
+            await self.receive(request, logger: context.logger)
+        }
+        let otherMethods: [HTTPRequest.Method] = [.get, .head, .put, .delete, .patch, .options, .trace]
+        for method in otherMethods {
+            router.on(RouterPath(Self.path), method: method) { request, _ in
+                let format = WireFormat(contentType: request.headers[.contentType]) ?? .protobuf
+                var response = format.statusResponse(
+                    .methodNotAllowed, code: .unimplemented,
+                    message: "\(Self.path) accepts POST only; send the export request with POST")
+                response.headers[.allow] = "POST"
+                return response
+            }
+        }
+    }
+
+    /// Answers one export request; never throws, every failure is a response.
+    func receive(_ request: Request, logger: Logger) async -> Response {
+        guard let format = WireFormat(contentType: request.headers[.contentType]) else {
+            let given = request.headers[.contentType] ?? "none"
+            return WireFormat.protobuf.statusResponse(
+                .unsupportedMediaType, code: .invalidArgument,
+                message: "Content-Type \(given) is not supported; send application/x-protobuf or application/json")
+        }
+        let gzip: Bool
+        switch request.headers[.contentEncoding].map(WireFormat.normalized) {
+        case nil, "", "identity": gzip = false
+        case "gzip": gzip = true
+        case let other?:
+            return format.statusResponse(
+                .unsupportedMediaType, code: .invalidArgument,
+                message: "Content-Encoding \(other) is not supported; send the body gzip-compressed or uncompressed")
+        }
+        let contentLength = request.headers[.contentLength].flatMap { Int($0) }
+        if let contentLength, contentLength > configuration.maxBodyBytes {
+            return tooLarge(format)
+        }
+        // Refuse before reading the body, so that an overloaded collector does not buffer what it would refuse.
+        if !queue.hasRoom(forBytes: contentLength ?? 0) {
+            return refused(queue.isAccepting ? .full : .shuttingDown, format: format)
+        }
+
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return tooLarge(format)
+        } catch {
+            logger.debug("reading a request body failed", metadata: ["error": "\(error)"])
+            return format.statusResponse(
+                .badRequest, code: .invalidArgument,
+                message: "the request body could not be read (\(error)); send the whole body again")
+        }
+
+        let limit = configuration.maxBodyBytes
+        let decoded = body.withUnsafeReadableBytes { raw in Self.decode(raw, format: format, gzip: gzip, limit: limit) }
+        let exported: DecodedRequest
+        switch decoded {
+        case .success(let value): exported = value
+        case .failure(.tooLarge): return tooLarge(format)
+        case .failure(.undecodable(let error)):
+            logger.debug("an export request did not decode", metadata: ["error": "\(error.message)"])
+            return format.statusResponse(.badRequest, code: .invalidArgument, message: error.message)
+        }
+
+        do {
+            try await queue.submit(exported.batch)
+        } catch {
+            return refused(error, format: format)
+        }
+        return format.response(
+            .ok, body: format.encodeResponse(rejectedSpans: exported.rejectedSpans, errorMessage: exported.errorMessage))
+    }
+
+    /// Inflates the body when it is gzip, then decodes it.
+    private static func decode(
+        _ body: UnsafeRawBufferPointer, format: WireFormat, gzip: Bool, limit: Int
+    ) -> Result<DecodedRequest, ReceiveFailure> {
+        guard gzip else { return format.decode(body).mapError(ReceiveFailure.undecodable) }
+        let inflated = Result { () throws(GzipInflater.Failure) in try GzipInflater.inflate(body, limit: limit) }
+        switch inflated {
+        case .success(let bytes):
+            return bytes.withUnsafeBytes { format.decode($0) }.mapError(ReceiveFailure.undecodable)
+        case .failure(.tooLarge):
+            return .failure(.tooLarge)
+        case .failure(.invalid(let message)):
+            return .failure(.undecodable(OTLPDecodingError(message)))
+        }
+    }
+
+    private enum ReceiveFailure: Error {
+        case tooLarge
+        case undecodable(OTLPDecodingError)
+    }
+
+    private func tooLarge(_ format: WireFormat) -> Response {
+        format.statusResponse(
+            .contentTooLarge, code: .resourceExhausted,
+            message: "the request body is larger than \(configuration.maxBodyBytes) bytes (after decompression too); send fewer spans per request")
+    }
+
+    /// 429 or 503 with `Retry-After`, which OTLP clients honour before retrying.
+    private func refused(_ error: IngestError, format: WireFormat) -> Response {
+        let status: HTTPResponse.Status
+        let code: RPCCode
+        switch error {
+        case .full: (status, code) = (.tooManyRequests, .resourceExhausted)
+        case .shuttingDown, .storeFailed: (status, code) = (.serviceUnavailable, .unavailable)
+        }
+        var response = format.statusResponse(status, code: code, message: error.description)
+        response.headers[.retryAfter] = String(configuration.retryAfterSeconds)
+        return response
+    }
+}
+
+/// The `google.rpc.Code` values the receiver answers with.
+///
+/// See [google.rpc.Code](https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto).
+enum RPCCode: Int32 {
+    case invalidArgument = 3
+    case resourceExhausted = 8
+    case unimplemented = 12
+    case unavailable = 14
+}

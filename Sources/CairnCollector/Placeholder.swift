@@ -1,1 +1,0 @@
-// CairnCollector is being written.

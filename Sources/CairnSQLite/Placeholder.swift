@@ -1,1 +1,0 @@
-// CairnSQLite is being written.

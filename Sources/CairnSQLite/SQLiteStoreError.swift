@@ -1,0 +1,47 @@
+import GRDB
+
+/// Why a `SQLiteStore` could not be opened or written; each says what happened and what to do, in one sentence.
+public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
+    /// The file could not be opened or created: its directory is missing, or not readable or writable.
+    case cannotOpen(path: String, reason: String)
+    /// The file or its directory is read-only.
+    case notWritable(path: String)
+    /// The file exists but is not a SQLite database.
+    case notADatabase(path: String)
+    /// The file is a SQLite database of another application.
+    case notACairnStore(path: String)
+    /// The file was written by a newer version of Cairn, with schema migrations that this version does not know.
+    case newerSchema(path: String, migrations: [String])
+    /// A batch refers to bytes, resources or scopes that it does not hold: a bug in the code that built it.
+    case invalidBatch(String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason):
+            "cannot open or create the store at \(path) (\(reason)); check that its directory exists and is writable by this user."
+        case let .notWritable(path):
+            "the store at \(path) is read-only; make the file and its directory writable by this user, or choose another file."
+        case let .notADatabase(path):
+            "\(path) is not a SQLite database; choose another file, or move this one away so that a new store is created there."
+        case let .notACairnStore(path):
+            "\(path) is a SQLite database of another application; choose another file for the Cairn store."
+        case let .newerSchema(path, migrations):
+            "the store at \(path) was written by a newer version of Cairn (schema \(migrations.joined(separator: ", "))); upgrade Cairn to open it, or choose another file."
+        case let .invalidBatch(reason):
+            "a span batch is malformed (\(reason)); nothing of this write was stored, and the code that built the batch needs fixing."
+        }
+    }
+
+    /// The error to report for a failure while opening the store.
+    init(opening path: String, _ error: any Error) {
+        guard let error = error as? DatabaseError else {
+            self = .cannotOpen(path: path, reason: "\(error)")
+            return
+        }
+        switch error.resultCode {
+        case .SQLITE_NOTADB: self = .notADatabase(path: path)
+        case .SQLITE_READONLY, .SQLITE_PERM: self = .notWritable(path: path)
+        default: self = .cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// CairnTesting is being written.

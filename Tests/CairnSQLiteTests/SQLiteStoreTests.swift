@@ -1,0 +1,227 @@
+import CairnModel
+import CairnOTLP
+@testable import CairnSQLite
+import CairnStore
+import CairnTesting
+import Foundation
+import GRDB
+import Testing
+
+@Suite("SQLiteStore: the file, its schema, and its layout")
+struct SQLiteStoreTests {
+    let directory: TemporaryDirectory
+
+    init() throws {
+        directory = try TemporaryDirectory()
+    }
+
+    @Test("data survives closing and reopening the store")
+    func reopen() async throws {
+        let path = directory.path("cairn.db")
+        let spans = Fixtures.realisticSpans(count: 200, seed: 1)
+        do {
+            let store = try SQLiteStore(path: path)
+            try await store.write([SpanBatch(spans: Array(spans.prefix(120))), SpanBatch(spans: Array(spans.dropFirst(120)))])
+        }
+        let store = try SQLiteStore(path: path)
+        #expect(try store.spanCount() == spans.count)
+        for (traceID, expected) in Dictionary(grouping: spans, by: \.traceID) {
+            let trace = try #require(try await store.trace(traceID))
+            #expect(Set(trace.spans) == Set(expected))
+        }
+        #expect(try await store.services() == ["checkout", "frontend", "inventory", "payments"])
+        // The writer's caches start empty after reopening: known resources and operations are found, not duplicated.
+        try await store.write([SpanBatch(spans: Fixtures.realisticSpans(count: 40, seed: 2))])
+        #expect(try count("resources", in: store) == 4)
+        #expect(try count("scopes", in: store) == 1)
+    }
+
+    @Test("the schema version is recorded, and a file with a newer one is refused with a clear error")
+    func schemaVersion() throws {
+        let path = directory.path("cairn.db")
+        do {
+            let store = try SQLiteStore(path: path)
+            let (migrations, userVersion, applicationID) = try store.pool.read { db in
+                (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
+                 try Int.fetchOne(db, sql: "PRAGMA user_version"),
+                 try Int32.fetchOne(db, sql: "PRAGMA application_id"))
+            }
+            #expect(migrations == ["v1"])
+            #expect(userVersion == 1)
+            #expect(applicationID == SQLiteStore.applicationID)
+        }
+        // Opening again applies nothing and keeps the data.
+        _ = try SQLiteStore(path: path)
+
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2')") }
+        try queue.close()
+        #expect(throws: SQLiteStoreError.newerSchema(path: path, migrations: ["v2"])) { try SQLiteStore(path: path) }
+        let message = SQLiteStoreError.newerSchema(path: path, migrations: ["v2"]).description
+        #expect(message.contains("newer version of Cairn") && message.contains("upgrade Cairn"))
+    }
+
+    @Test("a file that is not a database is refused with a clear error, and left as it was")
+    func notADatabase() throws {
+        let path = directory.path("notes.txt")
+        let text = String(repeating: "These are my notes, not a database.\n", count: 200)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: SQLiteStoreError.notADatabase(path: path)) { try SQLiteStore(path: path) }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
+        #expect(SQLiteStoreError.notADatabase(path: path).description.contains("is not a SQLite database"))
+    }
+
+    @Test("another application's SQLite database is refused with a clear error")
+    func otherApplication() throws {
+        let path = directory.path("other.db")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)") }
+        try queue.close()
+        #expect(throws: SQLiteStoreError.notACairnStore(path: path)) { try SQLiteStore(path: path) }
+    }
+
+    @Test("a file in a missing directory cannot be created, and the error says to check the directory")
+    func missingDirectory() throws {
+        let path = directory.path("missing/cairn.db")
+        let error = try #require(throws: SQLiteStoreError.self) { try SQLiteStore(path: path) }
+        guard case .cannotOpen(let reportedPath, _) = error else {
+            Issue.record("unexpected error \(error)")
+            return
+        }
+        #expect(reportedPath == path)
+        #expect(error.description.contains("check that its directory exists and is writable"))
+    }
+
+    @Test("a write that fails stores none of its spans, and the next write succeeds")
+    func failedWriteRollsBack() async throws {
+        let store = try SQLiteStore(path: directory.path("cairn.db"))
+        let spans = Fixtures.realisticSpans(count: 64, seed: 3)
+        let good = SpanBatch(spans: spans)
+        // A span that points past its batch's payloads, sorted after every other span so that the rest is inserted
+        // before the write fails.
+        var bad = SpanBatch(spans: Fixtures.realisticSpans(count: 8, seed: 4))
+        bad.records[0].traceID = TraceID(high: .max, low: .max)
+        bad.records[0].payloadOffset = Int32(bad.payloads.count)
+        await #expect(throws: SQLiteStoreError.self) { try await store.write([good, bad]) }
+        #expect(try store.spanCount() == 0)
+        #expect(try await store.trace(spans[0].traceID) == nil)
+        #expect(try await store.services() == [])
+        #expect(try count("resources", in: store) == 0)
+
+        // The resources and operations of the failed write were not cached: the next write stores them.
+        try await store.write([good])
+        #expect(try store.spanCount() == spans.count)
+        let trace = try #require(try await store.trace(spans[0].traceID))
+        #expect(Set(trace.spans) == Set(spans.filter { $0.traceID == spans[0].traceID }))
+        #expect(try await store.services().count == 4)
+    }
+
+    @Test("readers on another connection see whole writes, never part of one")
+    func readWhileWriting() async throws {
+        let path = directory.path("cairn.db")
+        let writer = try SQLiteStore(path: path)
+        let reader = try SQLiteStore(path: path)
+        let writes = 30
+        let spansPerWrite = 64  // 8 traces of 8 spans
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for number in 0..<writes {
+                    let spans = Fixtures.realisticSpans(count: spansPerWrite, seed: 1_000 + UInt64(number))
+                    try await writer.write([SpanBatch(spans: Array(spans.prefix(30))), SpanBatch(spans: Array(spans.dropFirst(30)))])
+                }
+            }
+            group.addTask {
+                var lastCount = 0
+                var reads = 0
+                while lastCount < writes * spansPerWrite {
+                    let count = try reader.spanCount()
+                    #expect(count % spansPerWrite == 0 && count >= lastCount)
+                    lastCount = count
+                    for id in try await reader.findTraceIDs(TraceQuery(limit: 10)) {
+                        let trace = try #require(try await reader.trace(id))
+                        #expect(trace.spans.count == 8)
+                    }
+                    reads += 1
+                    await Task.yield()
+                }
+                #expect(reads > 1)
+            }
+            try await group.waitForAll()
+        }
+        #expect(try reader.spanCount() == writes * spansPerWrite)
+    }
+
+    @Test("index entries are per trace and block, far fewer than spans")
+    func indexEntriesPerSpan() async throws {
+        let store = try SQLiteStore(path: directory.path("cairn.db"))
+        let spans = Fixtures.realisticSpans(count: 20_480, seed: 5)
+        // Four writes of ten batches of 512, as the collector's group commit passes them.
+        for write in 0..<4 {
+            let batches = (0..<10).map { batch in
+                let start = (write * 10 + batch) * 512
+                return SpanBatch(spans: Array(spans[start..<min(spans.count, start + 512)]))
+            }
+            try await store.write(batches)
+        }
+        let spanRows = try count("spans", in: store)
+        let segments = try count("trace_segments", in: store)
+        let operations = try count("block_operations", in: store)
+        let blocks = try count("blocks", in: store)
+        #expect(spanRows == spans.count)
+        #expect(blocks == 4)
+        let perSpan = Double(segments + operations + blocks) / Double(spanRows)
+        print("index entries: \(segments) trace segments, \(operations) block operations, \(blocks) blocks for \(spanRows) spans (\(perSpan) per span)")
+        // Traces of 8 spans, each written whole in one write: one segment per trace.
+        #expect(segments == Set(spans.map(\.traceID)).count)
+        #expect(perSpan < 0.2)
+        // spans has no index besides its rowid.
+        let indexes = try await store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans'")
+        }
+        #expect(indexes == [])
+    }
+
+    @Test("timestamps above Int64.max are kept exactly and searched exactly")
+    func hugeTimestamps() async throws {
+        let store = try SQLiteStore(path: directory.path("cairn.db"))
+        let resource = Resource(attributes: [Attribute("service.name", .string("future"))])
+        let late = UInt64(Int64.max) + 10
+        let spans = [
+            Span(traceID: TraceID(high: 1, low: 1), spanID: SpanID(value: 1), name: "late", startTimeUnixNano: late,
+                 endTimeUnixNano: late + 5, resource: resource),
+            Span(traceID: TraceID(high: 2, low: 2), spanID: SpanID(value: 2), name: "later", startTimeUnixNano: late + 20,
+                 endTimeUnixNano: .max, resource: resource),
+            Span(traceID: TraceID(high: 3, low: 3), spanID: SpanID(value: 3), name: "now", startTimeUnixNano: 1_000,
+                 endTimeUnixNano: 2_000, resource: resource),
+        ]
+        try await store.write([SpanBatch(spans: spans)])
+        #expect(try await store.trace(TraceID(high: 2, low: 2))?.spans == [spans[1]])
+        #expect(try await store.findTraceIDs(TraceQuery(service: "future")) == [spans[1].traceID, spans[0].traceID, spans[2].traceID])
+        #expect(try await store.findTraceIDs(TraceQuery(startTimeMin: late + 1)) == [spans[1].traceID])
+        #expect(try await store.findTraceIDs(TraceQuery(startTimeMax: late + 19)) == [spans[0].traceID, spans[2].traceID])
+        #expect(try await store.findTraceIDs(TraceQuery(service: "future", durationMin: 6)) == [spans[1].traceID, spans[2].traceID])
+    }
+
+    @Test(
+        "throughput sanity check (debug build; set CAIRN_SQLITE_THROUGHPUT=1 to run)",
+        .enabled(if: ProcessInfo.processInfo.environment["CAIRN_SQLITE_THROUGHPUT"] != nil))
+    func throughput() async throws {
+        let store = try SQLiteStore(path: directory.path("cairn.db"))
+        let total = 204_800
+        let spans = Fixtures.realisticSpans(count: total, seed: 6)
+        let batches = stride(from: 0, to: total, by: 512).map { SpanBatch(spans: Array(spans[$0..<min(total, $0 + 512)])) }
+        let writes = stride(from: 0, to: batches.count, by: 10).map { Array(batches[$0..<min(batches.count, $0 + 10)]) }
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure {
+            for write in writes { try await store.write(write) }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("throughput: \(total) spans in \(writes.count) writes of 10 x 512 in \(seconds) s: \(Int(Double(total) / seconds)) spans/s")
+        #expect(try store.spanCount() == total)
+    }
+
+    /// The number of rows of a table.
+    private func count(_ table: String, in store: SQLiteStore) throws -> Int {
+        try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+    }
+}
