@@ -16,6 +16,13 @@ public struct SpanID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.init(value: bytes.reduce(0) { $0 << 8 | UInt64($1) })
     }
 
+    /// An id from exactly 8 bytes, or nil for any other length: the fast path for decoders.
+    @inlinable
+    public init?(bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count == 8, let base = bytes.baseAddress else { return nil }
+        self.init(value: UInt64(bigEndian: UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)))
+    }
+
     /// An id from 16 hexadecimal digits, in either case; nil for anything else.
     public init?(hex: some StringProtocol) {
         guard let bytes = Hex.decode(hex), let id = SpanID(bytes: bytes) else { return nil }

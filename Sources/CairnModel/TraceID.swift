@@ -25,6 +25,15 @@ public struct TraceID: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.init(high: high, low: low)
     }
 
+    /// An id from exactly 16 bytes, or nil for any other length: the fast path for decoders.
+    @inlinable
+    public init?(bytes: UnsafeBufferPointer<UInt8>) {
+        guard bytes.count == 16, let base = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        self.init(high: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                  low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+    }
+
     /// An id from 32 hexadecimal digits, in either case; nil for anything else.
     public init?(hex: some StringProtocol) {
         guard let bytes = Hex.decode(hex), let id = TraceID(bytes: bytes) else { return nil }

@@ -60,3 +60,16 @@ struct AttributeValueTests {
         #expect(Resource(attributes: [Attribute("service.name", .string("cart"))]).serviceName == "cart")
     }
 }
+
+@Suite("Ids from raw bytes")
+struct RawBytesIdentifierTests {
+    @Test("read the same id from a buffer as from an array")
+    func fastPathAgrees() {
+        let bytes: [UInt8] = (0..<16).map { UInt8($0 * 17) }
+        bytes.withUnsafeBufferPointer { buffer in
+            #expect(TraceID(bytes: buffer) == TraceID(bytes: bytes))
+            #expect(SpanID(bytes: UnsafeBufferPointer(rebasing: buffer[0..<8])) == SpanID(bytes: bytes[0..<8]))
+            #expect(TraceID(bytes: UnsafeBufferPointer(rebasing: buffer[0..<15])) == nil)
+        }
+    }
+}

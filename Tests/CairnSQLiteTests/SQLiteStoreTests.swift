@@ -31,9 +31,12 @@ struct SQLiteStoreTests {
         }
         #expect(try await store.services() == ["checkout", "frontend", "inventory", "payments"])
         // The writer's caches start empty after reopening: known resources and operations are found, not duplicated.
-        try await store.write([SpanBatch(spans: Fixtures.realisticSpans(count: 40, seed: 2))])
+        let operations = try count("operations", in: store)
+        try await store.write([SpanBatch(spans: Array(spans.prefix(40)))])
         #expect(try count("resources", in: store) == 4)
         #expect(try count("scopes", in: store) == 1)
+        #expect(try count("operations", in: store) == operations)
+        #expect(try store.spanCount() == spans.count + 40)
     }
 
     @Test("the schema version is recorded, and a file with a newer one is refused with a clear error")
@@ -154,25 +157,24 @@ struct SQLiteStoreTests {
     @Test("index entries are per trace and block, far fewer than spans")
     func indexEntriesPerSpan() async throws {
         let store = try SQLiteStore(path: directory.path("cairn.db"))
-        let spans = Fixtures.realisticSpans(count: 20_480, seed: 5)
-        // Four writes of ten batches of 512, as the collector's group commit passes them.
+        // Four writes of ten batches of 512, as the collector's group commit passes them, each with whole traces (as
+        // when the services of a trace export within the same group commit).
+        var traces = 0
         for write in 0..<4 {
-            let batches = (0..<10).map { batch in
-                let start = (write * 10 + batch) * 512
-                return SpanBatch(spans: Array(spans[start..<min(spans.count, start + 512)]))
-            }
-            try await store.write(batches)
+            let spans = Fixtures.realisticSpans(count: 5_120, seed: 5 + UInt64(write))
+            traces += Set(spans.map(\.traceID)).count
+            try await store.write(stride(from: 0, to: spans.count, by: 512).map { SpanBatch(spans: Array(spans[$0..<$0 + 512])) })
         }
         let spanRows = try count("spans", in: store)
         let segments = try count("trace_segments", in: store)
         let operations = try count("block_operations", in: store)
         let blocks = try count("blocks", in: store)
-        #expect(spanRows == spans.count)
+        #expect(spanRows == 4 * 5_120)
         #expect(blocks == 4)
         let perSpan = Double(segments + operations + blocks) / Double(spanRows)
         print("index entries: \(segments) trace segments, \(operations) block operations, \(blocks) blocks for \(spanRows) spans (\(perSpan) per span)")
         // Traces of 8 spans, each written whole in one write: one segment per trace.
-        #expect(segments == Set(spans.map(\.traceID)).count)
+        #expect(segments == traces)
         #expect(perSpan < 0.2)
         // spans has no index besides its rowid.
         let indexes = try await store.pool.read { db in

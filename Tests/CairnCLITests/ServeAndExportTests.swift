@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// One OTLP/JSON request with `count` spans of one new trace.
+private func request(trace: Int, spans count: Int) -> (traceID: String, body: String) {
+    let traceID = String(format: "%016x%016x", 0xCA1B, trace)
+    let spans = (1...count).map { index in
+        """
+        {"traceId":"\(traceID)","spanId":"\(String(format: "%016x", index))","name":"op \(index)","kind":2,\
+        "startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000250000000",\
+        "attributes":[{"key":"n","value":{"intValue":"\(index)"}}]}
+        """
+    }
+    let body = """
+        {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cli-test"}}]},\
+        "scopeSpans":[{"spans":[\(spans.joined(separator: ","))]}]}]}
+        """
+    return (traceID, body)
+}
+
+@Suite("cairn serve and cairn export, run as processes", .serialized)
+struct ServeAndExportTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    @Test("a span answered with 200 survives kill -9")
+    func killNine() async throws {
+        let db = folder.appendingPathComponent("kill9.db").path
+        let server = try CairnProcess.Server(db: db)
+        var answered: [String] = []
+        for trace in 0..<20 {
+            let (traceID, body) = request(trace: trace, spans: 25)
+            if try await server.post(json: body) == 200 { answered.append(traceID) }
+        }
+        #expect(server.signal(SIGKILL) != 0)
+        #expect(answered.count == 20)
+
+        let exported = try CairnProcess.run(["export", "--all", "--db", db])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        for traceID in answered {
+            #expect(exported.stdout.components(separatedBy: "\"traceId\":\"\(traceID)\"").count - 1 == 25)
+        }
+    }
+
+    @Test("SIGTERM commits what was accepted and exits 0; export finds the trace by id")
+    func sigterm() async throws {
+        let db = folder.appendingPathComponent("term.db").path
+        let server = try CairnProcess.Server(db: db)
+        let (traceID, body) = request(trace: 1, spans: 3)
+        #expect(try await server.post(json: body) == 200)
+        #expect(server.signal(SIGTERM) == 0)
+
+        let exported = try CairnProcess.run(["export", traceID, "--db", db])
+        #expect(exported.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(exported.stdout.utf8)) as? [String: Any])
+        let resourceSpans = try #require(json["resourceSpans"] as? [[String: Any]])
+        let scopeSpans = try #require(resourceSpans.first?["scopeSpans"] as? [[String: Any]])
+        let spans = try #require(scopeSpans.first?["spans"] as? [[String: Any]])
+        #expect(Set(spans.compactMap { $0["name"] as? String }) == ["op 1", "op 2", "op 3"])
+    }
+
+    @Test("export says in one line what is wrong", arguments: [
+        (["export", "--all", "--db", "/nonexistent/cairn.db"], Int32(2), "there is no store at /nonexistent/cairn.db"),
+        (["export", "nothex", "--db", "x.db"], Int32(64), "is not a trace id"),
+    ])
+    func exportErrors(arguments: [String], status: Int32, message: String) throws {
+        let output = try CairnProcess.run(arguments)
+        #expect(output.status == status)
+        #expect(output.stderr.split(separator: "\n").first?.contains(message) == true)
+    }
+
+    @Test("export of a trace that is not stored exits 1")
+    func notFound() async throws {
+        let db = folder.appendingPathComponent("empty.db").path
+        let server = try CairnProcess.Server(db: db)
+        #expect(server.signal(SIGTERM) == 0)
+        let output = try CairnProcess.run(["export", String(repeating: "ab", count: 16), "--db", db])
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("is not in the store"))
+    }
+
+    @Test("serve refuses a bad CAIRN_PORT in one line")
+    func badPort() throws {
+        let output = try CairnProcess.run(["serve", "--db", folder.appendingPathComponent("p.db").path],
+                                          environment: ["CAIRN_PORT": "99999"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("CAIRN_PORT=99999 is not a TCP port"))
+    }
+}
