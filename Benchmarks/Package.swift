@@ -61,5 +61,15 @@ let package = Package(
             path: "Sources/CairnLoadgen",
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "CairnBenchSupportTests",
+            dependencies: [
+                "CairnBenchSupport",
+                .product(name: "CairnModel", package: "Cairn"),
+                .product(name: "CairnOTLP", package: "Cairn"),
+            ],
+            path: "Tests/CairnBenchSupportTests",
+            swiftSettings: strict
+        ),
     ]
 )

@@ -41,19 +41,25 @@ struct RawStatement {
     }
 
     /// Binds bytes that must stay valid until the statement is stepped and rebound or finished (`SQLITE_STATIC`).
+    ///
+    /// Should SQLite refuse the bytes (too big), NULL is bound instead, so that no earlier pointer stays bound and
+    /// the NOT NULL columns fail the statement.
     func bindStatic(_ index: Int32, _ bytes: UnsafeRawBufferPointer) {
-        if let base = bytes.baseAddress, bytes.count > 0 {
+        let code = if let base = bytes.baseAddress, bytes.count > 0 {
             sqlite3_bind_blob(handle, index, base, Int32(bytes.count), nil)
         } else {
             sqlite3_bind_zeroblob(handle, index, 0)  // a null pointer would bind NULL, not an empty blob
         }
+        if code != SQLITE_OK { sqlite3_bind_null(handle, index) }
     }
 
-    /// Binds UTF-8 text that must stay valid until the statement is stepped and rebound or finished.
+    /// Binds UTF-8 text that must stay valid until the statement is stepped and rebound or finished; NULL when
+    /// SQLite refuses it, as `bindStatic(_:_:)` does.
     func bindStatic(_ index: Int32, text utf8: UnsafeBufferPointer<UInt8>) {
-        _ = utf8.withMemoryRebound(to: CChar.self) { chars in
+        let code = utf8.withMemoryRebound(to: CChar.self) { chars in
             sqlite3_bind_text(handle, index, chars.baseAddress ?? Self.emptyText, Int32(chars.count), nil)
         }
+        if code != SQLITE_OK { sqlite3_bind_null(handle, index) }
     }
 
     /// Binds a copy of the bytes.

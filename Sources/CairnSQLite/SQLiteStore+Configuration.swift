@@ -37,13 +37,17 @@ extension SQLiteStore {
             configuration.busyMode = .timeout(seconds)
             // Nothing in the schema refers to another table by foreign key; checking would only cost time.
             configuration.foreignKeysEnabled = false
-            let synchronous = synchronousFull ? "FULL" : "NORMAL"
             let cacheSize = -max(1_024, cacheSizeKiB)
             configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
                 try db.execute(sql: "PRAGMA cache_size = \(cacheSize)")
             }
             return configuration
+        }
+
+        /// The `synchronous` pragma of the writer connection. GRDB sets NORMAL when it opens a pool, after
+        /// `prepareDatabase`, so the store sets this once the pool is open.
+        var synchronousPragma: String {
+            "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")"
         }
     }
 }

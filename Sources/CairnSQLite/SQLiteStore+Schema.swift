@@ -72,6 +72,9 @@ extension SQLiteStore {
                     max_duration INTEGER NOT NULL,
                     PRIMARY KEY (service, name, kind, block_id)
                 ) WITHOUT ROWID;
+                -- Searches read candidate blocks newest first from these, and stop early.
+                CREATE INDEX block_operations_by_service ON block_operations(service, max_start);
+                CREATE INDEX block_operations_by_name ON block_operations(name, max_start);
 
                 -- Resources and scopes as OTLP messages, each stored once.
                 CREATE TABLE resources (

@@ -8,10 +8,12 @@ import Synchronization
 ///
 /// Layout (see `SQLiteStore+Schema.swift`): each call of `write` appends one *block*, a group commit. Its spans are
 /// appended to `spans` in rowid order, sorted by trace id so that each trace's spans in the block are contiguous
-/// rowids, and `spans` has no secondary index. The indexes are per block, not per span: one `trace_segments` entry
-/// per trace and block (a rowid range), and one `block_operations` entry per operation and block, with the block's
-/// time and duration bounds. A trace is read from its segments; a search picks candidate blocks from
-/// `block_operations` (or `blocks`), newest first, and scans their rowid ranges.
+/// rowids, and `spans` has no secondary index. The indexes are per trace or operation and block, not per span: one
+/// `trace_segments` entry per trace and block (a rowid range), and one `block_operations` entry per operation and
+/// block, with the bounds of its spans' start times and durations there: for realistic traffic, a few index entries
+/// per trace rather than several per span. A trace is read from its segments; a search reads candidate blocks newest first
+/// from `block_operations` (or `blocks`), scans their rowid ranges, and stops once no older block can change the
+/// answer.
 ///
 /// Durability: the file is in WAL mode with `synchronous=NORMAL`. A crash of the process after `write` returns loses
 /// nothing; a power loss or an operating system crash may lose the last commits (never corrupting the file). Set
@@ -40,6 +42,7 @@ public final class SQLiteStore: SpanWriter, SpanReader {
         self.path = path
         do {
             pool = try DatabasePool(path: path, configuration: configuration.grdbConfiguration)
+            try pool.writeWithoutTransaction { db in try db.execute(sql: configuration.synchronousPragma) }
         } catch {
             throw SQLiteStoreError(opening: path, error)
         }

@@ -15,6 +15,7 @@ public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
     /// A batch refers to bytes, resources or scopes that it does not hold: a bug in the code that built it.
     case invalidBatch(String)
 
+    /// What happened and what to do, in one sentence.
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason):

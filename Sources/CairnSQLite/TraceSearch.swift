@@ -1,20 +1,14 @@
 import CairnModel
 import CairnOTLP
 import CairnStore
-import Foundation
 import GRDB
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One `findTraceIDs` search, run inside one read transaction.
 ///
 /// Candidate blocks come newest first (by the latest start of a span that may match), from `block_operations` when
 /// the query names a service or operation, from `blocks` otherwise. Each candidate's rowid range is scanned with the
-/// column conditions in SQL; payloads are decoded only to check attribute conditions, and only when the span's own
-/// bytes hold the attribute key (otherwise its resource decides). The scan stops once `limit` traces are found whose
+/// column conditions in SQL; payloads are decoded only to check attribute conditions, and only when their bytes
+/// cannot settle them (see `AttributeCondition`). The scan stops once `limit` traces are found whose
 /// newest matching start is later than anything the remaining blocks can hold, so the result is exact.
 struct TraceSearch {
     let query: TraceQuery
@@ -25,11 +19,6 @@ struct TraceSearch {
     private enum Argument {
         case integer(Int64)
         case text(String)
-    }
-
-    /// The span's attributes may or may not match; its resource's attributes alone decide.
-    private enum AttributeVerdict {
-        case no, yes, decode
     }
 
     func run() throws -> [TraceID] {
@@ -44,20 +33,23 @@ struct TraceSearch {
         defer { scan.finish() }
         bind(scan, scanArguments, from: 3)
 
-        let keys = query.attributes.keys.map { Array($0.utf8) }
+        let conditions = query.attributes.map { AttributeCondition(key: $0.key, text: $0.value) }
         var newest: [TraceID: UInt64] = [:]
         var threshold: UInt64?  // the limit-th newest start found, once `limit` traces are found
         var changed = false
+        var scanned = Set<Int64>()
         while try candidates.step() {
-            let bound = Self.unclamped(candidates.int64(2))
+            // A block comes once per matching operation, first with its latest start.
+            guard scanned.insert(candidates.int64(0)).inserted else { continue }
+            let bound = min(Self.unclamped(candidates.int64(3)), query.startTimeMax ?? .max)
             if changed {
                 threshold = newest.count >= query.limit ? newest.values.sorted(by: >)[query.limit - 1] : nil
                 changed = false
             }
             if let threshold, threshold > bound { break }
 
-            scan.bind(1, candidates.int64(0))
-            scan.bind(2, candidates.int64(1))
+            scan.bind(1, candidates.int64(1))
+            scan.bind(2, candidates.int64(2))
             defer { scan.reset() }
             while try scan.step() {
                 let startColumn = scan.int64(1)
@@ -66,7 +58,7 @@ struct TraceSearch {
                 if clamped || !query.attributes.isEmpty {
                     let resource = try store.resource(scan.int64(3), db)
                     let payload = scan.blob(5)
-                    let verdict = clamped ? .decode : attributeVerdict(payload, keys: keys, resource: resource)
+                    let verdict = clamped ? .decode : AttributeCondition.verdict(conditions, payload, resource: resource)
                     if verdict == .no { continue }
                     if verdict == .decode {
                         let span = try OTLPProtobuf.decodeSpan(
@@ -86,8 +78,9 @@ struct TraceSearch {
         return newest.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(query.limit).map(\.key)
     }
 
-    /// The candidate blocks, newest first: first span, last span, and the latest (clamped) start of a span in the
-    /// block that may match.
+    /// The candidate blocks, newest first: block id, first span, last span, and the latest (clamped) start of a span
+    /// in the block that may match. Rows stream in that order from an index, so that the search reads only as many
+    /// as it scans blocks; from `block_operations` a block comes once per matching operation.
     private func candidateBlocks() -> (String, [Argument]) {
         var conditions: [String] = []
         var arguments: [Argument] = []
@@ -105,18 +98,21 @@ struct TraceSearch {
             if let status = query.statusCode {
                 add(status == .error ? "o.error_count > 0" : "o.span_count > o.error_count", nil)
             }
+            let index = query.service != nil ? "block_operations_by_service" : "block_operations_by_name"
             return ("""
-                SELECT b.first_span, b.last_span, MAX(o.max_start) AS newest
-                FROM block_operations AS o JOIN blocks AS b ON b.id = o.block_id
+                SELECT o.block_id, b.first_span, b.last_span, o.max_start
+                FROM block_operations AS o INDEXED BY \(index) JOIN blocks AS b ON b.id = o.block_id
                 WHERE \(conditions.joined(separator: " AND "))
-                GROUP BY o.block_id
-                ORDER BY newest DESC
+                ORDER BY o.max_start DESC
                 """, arguments)
         }
         if let min = query.startTimeMin { add("max_start >= ?", .integer(Int64(clamping: min))) }
         if let max = query.startTimeMax { add("min_start <= ?", .integer(Int64(clamping: max))) }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return ("SELECT first_span, last_span, max_start FROM blocks \(filter) ORDER BY max_start DESC", arguments)
+        return ("""
+            SELECT id, first_span, last_span, max_start FROM blocks INDEXED BY blocks_by_max_start \(filter)
+            ORDER BY max_start DESC
+            """, arguments)
     }
 
     /// The scan of one block's spans; parameters 1 and 2 are the rowid range.
@@ -147,37 +143,6 @@ struct TraceSearch {
             case .integer(let value): statement.bind(index, value)
             case .text(let value): statement.bind(index, value)
             }
-        }
-    }
-
-    /// Whether the span's attribute conditions can be settled without decoding it. An attribute key that does not
-    /// occur in the span's bytes is not among its attributes, so its resource's value decides.
-    private func attributeVerdict(_ payload: UnsafeRawBufferPointer, keys: [[UInt8]], resource: Resource) -> AttributeVerdict {
-        var verdict = AttributeVerdict.yes
-        for ((key, text), bytes) in zip(query.attributes, keys) {
-            if Self.contains(payload, bytes) {
-                verdict = .decode
-            } else if resource.attributes[key]?.searchText != text {
-                return .no
-            }
-        }
-        return verdict
-    }
-
-    private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first else { return true }
-        guard let base = haystack.baseAddress, haystack.count >= needle.count else { return false }
-        return needle.withUnsafeBytes { needle in
-            let last = haystack.count - needle.count
-            var position = 0
-            while position <= last {
-                // memchr finds candidates for the first byte; memcmp checks the rest.
-                guard let found = memchr(base + position, Int32(first), last - position + 1) else { return false }
-                position = base.distance(to: UnsafeRawPointer(found))
-                if memcmp(base + position, needle.baseAddress!, needle.count) == 0 { return true }
-                position += 1
-            }
-            return false
         }
     }
 

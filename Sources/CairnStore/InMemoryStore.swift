@@ -21,7 +21,7 @@ public final class InMemoryStore: SpanWriter, SpanReader {
     public init() {}
 
     /// The number of spans stored, duplicates included.
-    public var spanCount: Int { state.withLock { $0.spans.count } }
+    public func spanCount() -> Int { state.withLock { $0.spans.count } }
 
     /// Decodes every span of every batch, then stores them all; throws, storing none, when a payload does not decode.
     public func write(_ batches: [SpanBatch]) async throws {
@@ -37,6 +37,7 @@ public final class InMemoryStore: SpanWriter, SpanReader {
         }
     }
 
+    /// Every stored span of the trace, in the order written, or nil when none is stored.
     public func trace(_ id: TraceID) async throws -> Trace? {
         state.withLock { state in
             guard let positions = state.byTrace[id] else { return nil }
@@ -44,6 +45,8 @@ public final class InMemoryStore: SpanWriter, SpanReader {
         }
     }
 
+    /// The traces with a span that `query.matches`, newest first by the start of their newest matching span; equal
+    /// starts in trace id order.
     public func findTraceIDs(_ query: TraceQuery) async throws -> [TraceID] {
         guard query.limit > 0 else { return [] }
         let newest: [TraceID: UInt64] = state.withLock { state in
@@ -57,10 +60,12 @@ public final class InMemoryStore: SpanWriter, SpanReader {
         return newest.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(query.limit).map(\.key)
     }
 
+    /// The service names of the stored spans, sorted.
     public func services() async throws -> [String] {
         state.withLock { state in Set(state.spans.map(\.serviceName)).sorted() }
     }
 
+    /// The names and kinds of the service's spans, sorted by name, then kind.
     public func operations(service: String) async throws -> [Operation] {
         state.withLock { state in
             Set(state.spans.lazy.filter { $0.serviceName == service }.map { Operation(name: $0.name, kind: $0.kind) })

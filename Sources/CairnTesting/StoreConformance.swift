@@ -1,4 +1,4 @@
-public import CairnModel
+import CairnModel
 import CairnOTLP
 public import CairnStore
 public import Testing
@@ -32,6 +32,7 @@ public enum StoreConformance {
             try await body(store, sourceLocation)
         }
 
+        /// The name, as test reports show the check.
         public var testDescription: String { name }
     }
 

@@ -64,6 +64,16 @@ struct SQLiteStoreTests {
         #expect(message.contains("newer version of Cairn") && message.contains("upgrade Cairn"))
     }
 
+    @Test("the writer commits with synchronous=NORMAL, or FULL when configured")
+    func synchronousMode() throws {
+        let normal = try SQLiteStore(path: directory.path("normal.db"))
+        let full = try SQLiteStore(path: directory.path("full.db"), configuration: .init(synchronousFull: true))
+        let pragma = "PRAGMA synchronous"
+        #expect(try normal.pool.write { db in try Int.fetchOne(db, sql: pragma) } == 1)
+        #expect(try full.pool.write { db in try Int.fetchOne(db, sql: pragma) } == 2)
+        #expect(try normal.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
     @Test("a file that is not a database is refused with a clear error, and left as it was")
     func notADatabase() throws {
         let path = directory.path("notes.txt")
@@ -204,6 +214,49 @@ struct SQLiteStoreTests {
         #expect(try await store.findTraceIDs(TraceQuery(service: "future", durationMin: 6)) == [spans[1].traceID, spans[2].traceID])
     }
 
+    @Test("attribute searches, which look at the encoded bytes first, agree with the in-memory store for every kind of value")
+    func attributeSearchesAgreeWithReference() async throws {
+        let store = try SQLiteStore(path: directory.path("cairn.db"))
+        let reference = InMemoryStore()
+        let spans = Fixtures.everyFieldSpans() + Fixtures.realisticSpans(count: 400, seed: 8)
+        // A span whose own attributes hide its resource's, with values of other types.
+        let shadowing = Span(
+            traceID: TraceID(high: 77, low: 77), spanID: SpanID(value: 77), name: "shadow", startTimeUnixNano: 5,
+            endTimeUnixNano: 6, attributes: [Attribute("tier", .int(2)), Attribute("zone", .string("b"))],
+            resource: Resource(attributes: [
+                Attribute("service.name", .string("shadow")), Attribute("tier", .string("2")), Attribute("zone", .string("a")),
+                Attribute("weight", .double(0.5)),
+            ]))
+        let batches = [SpanBatch(spans: spans), SpanBatch(spans: [shadowing])]
+        try await store.write(batches)
+        try await reference.write(batches)
+
+        var queries: [[String: String]] = [
+            ["tier": "2"], ["zone": "a"], ["zone": "b"], ["weight": "0.5"], ["weight": "0.50"],
+            ["int.min": "-9223372036854775808"], ["int.negative": "-42"], ["int.negative": "-042"], ["int.zero": "-0"],
+            ["double.nan": "nan"], ["double.negative-zero": "-0.0"], ["double.zero": "0.0"], ["double.zero": "0"],
+            ["double.infinity": "inf"], ["bool.false": "false"], ["bool.true": "true"], ["bool.true": "1"],
+            ["duplicate": "first"], ["duplicate": "second"], ["": "attribute with an empty key"], ["string.empty": ""],
+            ["http.response.status_code": "200", "service.name": "frontend"], ["server.port": "8080"],
+        ]
+        for span in spans.prefix(30) {
+            for attribute in span.attributes + span.resource.attributes {
+                guard let text = attribute.value.searchText else { continue }
+                queries.append([attribute.key: text])
+                queries.append([attribute.key: text + "0"])
+            }
+        }
+        var matched = 0
+        for attributes in queries {
+            let query = TraceQuery(attributes: attributes, limit: 1_000)
+            let found = try await store.findTraceIDs(query)
+            let expected = try await reference.findTraceIDs(query)
+            #expect(found == expected, "\(attributes)")
+            if !expected.isEmpty { matched += 1 }
+        }
+        #expect(matched > queries.count / 3, "most queries should find something, or the comparison proves little")
+    }
+
     @Test(
         "throughput sanity check (debug build; set CAIRN_SQLITE_THROUGHPUT=1 to run)",
         .enabled(if: ProcessInfo.processInfo.environment["CAIRN_SQLITE_THROUGHPUT"] != nil))
@@ -220,6 +273,28 @@ struct SQLiteStoreTests {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("throughput: \(total) spans in \(writes.count) writes of 10 x 512 in \(seconds) s: \(Int(Double(total) / seconds)) spans/s")
         #expect(try store.spanCount() == total)
+
+        // And how long a few reads take on that store.
+        let queries = [
+            ("trace by id", TraceQuery()),
+            ("service", TraceQuery(service: "payments")),
+            ("service and operation", TraceQuery(service: "frontend", operation: "GET /api/orders/{id}")),
+            ("errors of a service", TraceQuery(service: "checkout", statusCode: .error)),
+            ("span attribute", TraceQuery(attributes: ["http.response.status_code": "404"])),
+            ("resource attribute", TraceQuery(service: "inventory", attributes: ["telemetry.sdk.language": "swift"])),
+            ("slow spans", TraceQuery(durationMin: 200_000_000)),
+        ]
+        for (name, query) in queries {
+            var found: [TraceID] = []
+            let elapsed = try await clock.measure {
+                if name == "trace by id" {
+                    for span in spans.prefix(20) { _ = try await store.trace(span.traceID) }
+                } else {
+                    found = try await store.findTraceIDs(query)
+                }
+            }
+            print("read: \(name): \(name == "trace by id" ? "20 traces read" : "\(found.count) traces found") in \(elapsed)")
+        }
     }
 
     /// The number of rows of a table.
