@@ -44,10 +44,16 @@ extension SQLiteStore {
             return configuration
         }
 
-        /// The `synchronous` pragma of the writer connection. GRDB sets NORMAL when it opens a pool, after
-        /// `prepareDatabase`, so the store sets this once the pool is open.
-        var synchronousPragma: String {
-            "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")"
+        /// The pragmas of the writer connection, set once the pool is open (GRDB sets `synchronous=NORMAL` when it
+        /// opens a pool, after `prepareDatabase`).
+        ///
+        /// `wal_autocheckpoint`: a checkpoint every 16,384 pages (64 MiB of log) rather than SQLite's 1,000. A commit
+        /// of a few thousand spans dirties about 1,000 pages (its rows, and a `trace_segments` leaf per trace), so
+        /// the default checkpointed after nearly every commit, writing each page twice and syncing twice per commit;
+        /// with the larger log, a page that several commits touch is copied to the database once. Measured with
+        /// `cairn-loadgen`, 16 connections, 40 s: 123,000 spans/s with the default, 139,000 with this.
+        var writerPragmas: String {
+            "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL"); PRAGMA wal_autocheckpoint = 16384"
         }
     }
 }

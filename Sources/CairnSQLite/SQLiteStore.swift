@@ -42,7 +42,7 @@ public final class SQLiteStore: SpanWriter, SpanReader {
         self.path = path
         do {
             pool = try DatabasePool(path: path, configuration: configuration.grdbConfiguration)
-            try pool.writeWithoutTransaction { db in try db.execute(sql: configuration.synchronousPragma) }
+            try pool.writeWithoutTransaction { db in try db.execute(sql: configuration.writerPragmas) }
         } catch {
             throw SQLiteStoreError(opening: path, error)
         }

@@ -64,7 +64,7 @@ struct SQLiteStoreTests {
         #expect(message.contains("newer version of Cairn") && message.contains("upgrade Cairn"))
     }
 
-    @Test("the writer commits with synchronous=NORMAL, or FULL when configured")
+    @Test("the writer commits with synchronous=NORMAL, or FULL when configured, and checkpoints every 64 MiB of log")
     func synchronousMode() throws {
         let normal = try SQLiteStore(path: directory.path("normal.db"))
         let full = try SQLiteStore(path: directory.path("full.db"), configuration: .init(synchronousFull: true))
@@ -72,6 +72,7 @@ struct SQLiteStoreTests {
         #expect(try normal.pool.write { db in try Int.fetchOne(db, sql: pragma) } == 1)
         #expect(try full.pool.write { db in try Int.fetchOne(db, sql: pragma) } == 2)
         #expect(try normal.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+        #expect(try normal.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") } == 16_384)
     }
 
     @Test("a file that is not a database is refused with a clear error, and left as it was")
