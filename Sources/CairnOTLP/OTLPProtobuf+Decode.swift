@@ -8,13 +8,13 @@ extension OTLPProtobuf {
         payload: some Collection<UInt8>, resource: Resource, scope: InstrumentationScope
     ) throws(OTLPDecodingError) -> Span {
         try unpack(payload, opentelemetry__proto__trace__v1__span__unpack, .span) { s throws(OTLPDecodingError) in
-            guard let traceID = TraceID(bytes: CString.bytes(s.trace_id)),
-                let spanID = SpanID(bytes: CString.bytes(s.span_id))
+            guard let traceID = TraceID(bytes: CBytes.bytes(s.trace_id)),
+                let spanID = SpanID(bytes: CBytes.bytes(s.span_id))
             else { throw OTLPDecodingError("a stored span has an id of the wrong length; the store is damaged") }
-            let parent = SpanID(bytes: CString.bytes(s.parent_span_id))
+            let parent = SpanID(bytes: CBytes.bytes(s.parent_span_id))
             return Span(
                 traceID: traceID, spanID: spanID, parentSpanID: parent?.isValid == true ? parent : nil,
-                traceState: CString.string(s.trace_state), flags: s.flags, name: CString.string(s.name),
+                traceState: CBytes.string(s.trace_state), flags: s.flags, name: CBytes.string(s.name),
                 kind: SpanKind(rawValue: Int32(bitPattern: s.kind.rawValue)),
                 startTimeUnixNano: s.start_time_unix_nano, endTimeUnixNano: s.end_time_unix_nano,
                 attributes: CModel.attributes(s.attributes, s.n_attributes),
@@ -25,7 +25,7 @@ extension OTLPProtobuf {
                 droppedLinksCount: s.dropped_links_count,
                 status: s.status.map {
                     SpanStatus(code: .init(rawValue: Int32(bitPattern: $0.pointee.code.rawValue)),
-                               message: CString.string($0.pointee.message))
+                               message: CBytes.string($0.pointee.message))
                 } ?? .unset,
                 resource: resource, scope: scope)
         }
@@ -45,7 +45,7 @@ extension OTLPProtobuf {
     {
         try unpack(payload, opentelemetry__proto__common__v1__instrumentation_scope__unpack, .scope) { s in
             InstrumentationScope(
-                name: CString.string(s.name), version: CString.string(s.version),
+                name: CBytes.string(s.name), version: CBytes.string(s.version),
                 attributes: CModel.attributes(s.attributes, s.n_attributes),
                 droppedAttributesCount: s.dropped_attributes_count, schemaURL: schemaURL)
         }
@@ -102,18 +102,18 @@ private enum CModel {
 
     static func attributes(_ list: UnsafeMutablePointer<UnsafeMutablePointer<CKeyValue>?>?, _ count: Int) -> [Attribute] {
         UnsafeBufferPointer(start: list, count: count).compactMap { pointer in
-            pointer.map { Attribute(CString.string($0.pointee.key), value($0.pointee.value)) }
+            pointer.map { Attribute(CBytes.string($0.pointee.key), value($0.pointee.value)) }
         }
     }
 
     static func value(_ pointer: UnsafeMutablePointer<CAnyValue>?) -> AttributeValue {
         guard let v = pointer?.pointee else { return .empty }
         switch v.value_case {
-        case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: return .string(CString.string(v.string_value))
+        case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: return .string(CBytes.string(v.string_value))
         case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE: return .bool(v.bool_value != 0)
         case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE: return .int(v.int_value)
         case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE: return .double(v.double_value)
-        case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE: return .bytes(Array(CString.bytes(v.bytes_value)))
+        case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE: return .bytes(Array(CBytes.bytes(v.bytes_value)))
         case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
             guard let array = v.array_value?.pointee else { return .array([]) }
             return .array(UnsafeBufferPointer(start: array.values, count: array.n_values).map(value))
@@ -126,15 +126,15 @@ private enum CModel {
 
     static func event(_ pointer: UnsafeMutablePointer<Opentelemetry__Proto__Trace__V1__Span__Event>) -> SpanEvent {
         let e = pointer.pointee
-        return SpanEvent(timeUnixNano: e.time_unix_nano, name: CString.string(e.name),
+        return SpanEvent(timeUnixNano: e.time_unix_nano, name: CBytes.string(e.name),
                          attributes: attributes(e.attributes, e.n_attributes), droppedAttributesCount: e.dropped_attributes_count)
     }
 
     /// A link; ids of the wrong length, which OTLP forbids but the collector does not refuse, read as zero.
     static func link(_ pointer: UnsafeMutablePointer<Opentelemetry__Proto__Trace__V1__Span__Link>) -> SpanLink {
         let l = pointer.pointee
-        return SpanLink(traceID: TraceID(bytes: CString.bytes(l.trace_id)) ?? .zero,
-                        spanID: SpanID(bytes: CString.bytes(l.span_id)) ?? .zero, traceState: CString.string(l.trace_state),
+        return SpanLink(traceID: TraceID(bytes: CBytes.bytes(l.trace_id)) ?? .zero,
+                        spanID: SpanID(bytes: CBytes.bytes(l.span_id)) ?? .zero, traceState: CBytes.string(l.trace_state),
                         attributes: attributes(l.attributes, l.n_attributes), droppedAttributesCount: l.dropped_attributes_count,
                         flags: l.flags)
     }

@@ -67,7 +67,7 @@ private struct BatchBuilder {
                     SpanBatch.EncodedScope(
                         payload: packed(scopeSpans.scope, size: opentelemetry__proto__common__v1__instrumentation_scope__get_packed_size,
                                         pack: opentelemetry__proto__common__v1__instrumentation_scope__pack),
-                        schemaURL: CString.string(scopeSpans.schema_url)))
+                        schemaURL: CBytes.string(scopeSpans.schema_url)))
                 for span in UnsafeBufferPointer(start: scopeSpans.spans, count: scopeSpans.n_spans) {
                     guard let span else { continue }
                     add(span, resourceIndex: resourceIndex, scopeIndex: scopeIndex)
@@ -81,20 +81,20 @@ private struct BatchBuilder {
         let range = spanIndex < spanRanges.count ? spanRanges[spanIndex] : nil
         spanIndex += 1
         let s = span.pointee
-        guard let traceID = TraceID(bytes: CString.bytes(s.trace_id)), traceID.isValid else {
+        guard let traceID = TraceID(bytes: CBytes.bytes(s.trace_id)), traceID.isValid else {
             return decoded.reject(.invalidTraceID)
         }
-        guard let spanID = SpanID(bytes: CString.bytes(s.span_id)), spanID.isValid else {
+        guard let spanID = SpanID(bytes: CBytes.bytes(s.span_id)), spanID.isValid else {
             return decoded.reject(.invalidSpanID)
         }
         var parentSpanID: SpanID?
         if s.parent_span_id.len != 0 {
-            guard let parent = SpanID(bytes: CString.bytes(s.parent_span_id)) else {
+            guard let parent = SpanID(bytes: CBytes.bytes(s.parent_span_id)) else {
                 return decoded.reject(.invalidParentSpanID)
             }
             parentSpanID = parent.isValid ? parent : nil
         }
-        guard let namePointer = s.name, namePointer.pointee != 0 else { return decoded.reject(.missingName) }
+        guard s.name.len > 0 else { return decoded.reject(.missingName) }
 
         let offset = decoded.batch.payloads.count
         if let range {
@@ -106,7 +106,7 @@ private struct BatchBuilder {
         }
         decoded.batch.records.append(
             SpanBatch.Record(
-                traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, name: String(cString: namePointer),
+                traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, name: CBytes.string(s.name),
                 kind: SpanKind(rawValue: Int32(bitPattern: s.kind.rawValue)),
                 startTimeUnixNano: s.start_time_unix_nano, endTimeUnixNano: s.end_time_unix_nano,
                 statusCode: SpanStatus.Code(rawValue: s.status.map { Int32(bitPattern: $0.pointee.code.rawValue) } ?? 0),
@@ -115,24 +115,24 @@ private struct BatchBuilder {
     }
 
     private func encodedResource(
-        _ resource: UnsafeMutablePointer<Opentelemetry__Proto__Resource__V1__Resource>?, schemaURL: UnsafeMutablePointer<CChar>?
+        _ resource: UnsafeMutablePointer<Opentelemetry__Proto__Resource__V1__Resource>?, schemaURL: ProtobufCBinaryData
     ) -> SpanBatch.EncodedResource {
         var serviceName = "unknown_service"
         if let resource {
             for attribute in UnsafeBufferPointer(start: resource.pointee.attributes, count: resource.pointee.n_attributes) {
-                guard let attribute = attribute?.pointee, let key = attribute.key, strcmp(key, "service.name") == 0,
+                guard let attribute = attribute?.pointee, CBytes.bytes(attribute.key).elementsEqual("service.name".utf8),
                     let value = attribute.value?.pointee,
                     value.value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE,
-                    let name = value.string_value, name.pointee != 0
+                    value.string_value.len > 0
                 else { continue }
-                serviceName = String(cString: name)
+                serviceName = CBytes.string(value.string_value)
                 break
             }
         }
         return SpanBatch.EncodedResource(
             payload: packed(resource, size: opentelemetry__proto__resource__v1__resource__get_packed_size,
                             pack: opentelemetry__proto__resource__v1__resource__pack),
-            schemaURL: CString.string(schemaURL), serviceName: serviceName)
+            schemaURL: CBytes.string(schemaURL), serviceName: serviceName)
     }
 
     /// A message packed again by protobuf-c; empty for an absent message.
@@ -148,17 +148,12 @@ private struct BatchBuilder {
     }
 }
 
-/// Conversions of protobuf-c's strings and byte fields.
-enum CString {
-    /// A protobuf-c string as Swift text; protobuf-c sets absent strings to an empty string, never nil, but nil is
-    /// handled all the same. Invalid UTF-8 is repaired with replacement characters.
-    static func string(_ pointer: UnsafePointer<CChar>?) -> String {
-        guard let pointer, pointer.pointee != 0 else { return "" }
-        return String(cString: pointer)
-    }
-
-    static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
-        string(UnsafePointer(pointer))
+/// Conversions of protobuf-c's byte fields. The protos declare OTLP's text fields as `bytes` (see proto/), so that
+/// values keep their length: a NUL character inside a value is kept, not taken for its end.
+enum CBytes {
+    /// A text field as Swift text; invalid UTF-8 is repaired with replacement characters.
+    static func string(_ data: ProtobufCBinaryData) -> String {
+        String(decoding: bytes(data), as: UTF8.self)
     }
 
     /// The bytes of a protobuf-c `bytes` field.

@@ -1,5 +1,6 @@
 import CairnModel
 import CairnOTLP
+import CairnTesting
 import Testing
 
 /// Hand-built protobuf, so that these tests do not lean on Cairn's own encoder.
@@ -149,5 +150,21 @@ struct ProtobufDecodeTests {
         let spans = try OTLPProtobuf.decodeSpans(Wire.request(spans: [span]))
         #expect(spans.first?.attributes.count == 1_000_000)
         #expect(spans.first?.attributes.last == Attribute("k", .int(7)))
+    }
+}
+
+@Suite("Text with NUL characters")
+struct NULTextTests {
+    @Test("survives a protobuf round trip whole, in every text field")
+    func nulCharacters() throws {
+        var span = Fixtures.everyFieldSpans()[0]
+        span.name = "before\u{0}after"
+        span.traceState = "k=v\u{0}"
+        span.attributes.append(Attribute("key\u{0}x", .string("value\u{0}y")))
+        span.status = SpanStatus(code: .error, message: "\u{0}message")
+        span.resource.attributes.append(Attribute("r\u{0}", .string("\u{0}")))
+        span.scope.name = "scope\u{0}name"
+        let decoded = try OTLPProtobuf.decodeSpans(OTLPProtobuf.encodeRequest([span]))
+        #expect(decoded == [span])
     }
 }

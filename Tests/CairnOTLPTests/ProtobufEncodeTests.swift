@@ -110,7 +110,7 @@ struct ProtobufEncodeTests {
                     for span in UnsafeBufferPointer(start: scopeSpans.spans, count: scopeSpans.n_spans) {
                         let span = try #require(span).pointee
                         unpacked.append((
-                            String(cString: try #require(span.name)),
+                            String(decoding: UnsafeBufferPointer(start: span.name.data, count: span.name.len), as: UTF8.self),
                             Array(UnsafeBufferPointer(start: span.trace_id.data, count: span.trace_id.len)),
                             Array(UnsafeBufferPointer(start: span.span_id.data, count: span.span_id.len)),
                             Array(UnsafeBufferPointer(start: span.parent_span_id.data, count: span.parent_span_id.len)),

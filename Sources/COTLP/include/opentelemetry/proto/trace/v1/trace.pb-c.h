@@ -79,11 +79,11 @@ struct  Opentelemetry__Proto__Trace__V1__ResourceSpans
   Opentelemetry__Proto__Resource__V1__Resource *resource;
   size_t n_scope_spans;
   Opentelemetry__Proto__Trace__V1__ScopeSpans **scope_spans;
-  char *schema_url;
+  ProtobufCBinaryData schema_url;
 };
 #define OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&opentelemetry__proto__trace__v1__resource_spans__descriptor) \
-    , NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , NULL, 0,NULL, {0,NULL} }
 
 
 /*
@@ -95,11 +95,11 @@ struct  Opentelemetry__Proto__Trace__V1__ScopeSpans
   Opentelemetry__Proto__Common__V1__InstrumentationScope *scope;
   size_t n_spans;
   Opentelemetry__Proto__Trace__V1__Span **spans;
-  char *schema_url;
+  ProtobufCBinaryData schema_url;
 };
 #define OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&opentelemetry__proto__trace__v1__scope_spans__descriptor) \
-    , NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , NULL, 0,NULL, {0,NULL} }
 
 
 /*
@@ -109,14 +109,14 @@ struct  Opentelemetry__Proto__Trace__V1__Span__Event
 {
   ProtobufCMessage base;
   uint64_t time_unix_nano;
-  char *name;
+  ProtobufCBinaryData name;
   size_t n_attributes;
   Opentelemetry__Proto__Common__V1__KeyValue **attributes;
   uint32_t dropped_attributes_count;
 };
 #define OPENTELEMETRY__PROTO__TRACE__V1__SPAN__EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&opentelemetry__proto__trace__v1__span__event__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , 0, {0,NULL}, 0,NULL, 0 }
 
 
 /*
@@ -127,7 +127,7 @@ struct  Opentelemetry__Proto__Trace__V1__Span__Link
   ProtobufCMessage base;
   ProtobufCBinaryData trace_id;
   ProtobufCBinaryData span_id;
-  char *trace_state;
+  ProtobufCBinaryData trace_state;
   size_t n_attributes;
   Opentelemetry__Proto__Common__V1__KeyValue **attributes;
   uint32_t dropped_attributes_count;
@@ -135,7 +135,7 @@ struct  Opentelemetry__Proto__Trace__V1__Span__Link
 };
 #define OPENTELEMETRY__PROTO__TRACE__V1__SPAN__LINK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&opentelemetry__proto__trace__v1__span__link__descriptor) \
-    , {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, 0,NULL, 0, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0, 0 }
 
 
 /*
@@ -146,10 +146,10 @@ struct  Opentelemetry__Proto__Trace__V1__Span
   ProtobufCMessage base;
   ProtobufCBinaryData trace_id;
   ProtobufCBinaryData span_id;
-  char *trace_state;
+  ProtobufCBinaryData trace_state;
   ProtobufCBinaryData parent_span_id;
   uint32_t flags;
-  char *name;
+  ProtobufCBinaryData name;
   Opentelemetry__Proto__Trace__V1__Span__SpanKind kind;
   uint64_t start_time_unix_nano;
   uint64_t end_time_unix_nano;
@@ -166,7 +166,7 @@ struct  Opentelemetry__Proto__Trace__V1__Span
 };
 #define OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&opentelemetry__proto__trace__v1__span__descriptor) \
-    , {0,NULL}, {0,NULL}, (char *)protobuf_c_empty_string, {0,NULL}, 0, (char *)protobuf_c_empty_string, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_UNSPECIFIED, 0, 0, 0,NULL, 0, 0,NULL, 0, 0,NULL, 0, NULL }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, 0, {0,NULL}, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_UNSPECIFIED, 0, 0, 0,NULL, 0, 0,NULL, 0, 0,NULL, 0, NULL }
 
 
 /*
@@ -175,12 +175,12 @@ struct  Opentelemetry__Proto__Trace__V1__Span
 struct  Opentelemetry__Proto__Trace__V1__Status
 {
   ProtobufCMessage base;
-  char *message;
+  ProtobufCBinaryData message;
   Opentelemetry__Proto__Trace__V1__Status__StatusCode code;
 };
 #define OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&opentelemetry__proto__trace__v1__status__descriptor) \
-    , (char *)protobuf_c_empty_string, OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_UNSET }
+    , {0,NULL}, OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_UNSET }
 
 
 /* Opentelemetry__Proto__Trace__V1__TracesData methods */
