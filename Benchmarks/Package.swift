@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cairn-loadgen", targets: ["CairnLoadgen"]),
+        .executable(name: "cairn-insertbench", targets: ["CairnInsertBench"]),
     ],
     dependencies: [
         // Named, so that target dependencies do not depend on the name of the checkout's directory.
@@ -49,6 +50,16 @@ let package = Package(
             swiftSettings: strict
         ),
         // The load generator: posts pre-encoded OTLP/HTTP protobuf requests over keep-alive connections.
+        .executableTarget(
+            name: "CairnInsertBench",
+            dependencies: [
+                "CairnBenchSupport",
+                .product(name: "CairnModel", package: "Cairn"),
+                .product(name: "CairnOTLP", package: "Cairn"),
+                .product(name: "CairnSQLite", package: "Cairn"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "CairnLoadgen",
             dependencies: [
