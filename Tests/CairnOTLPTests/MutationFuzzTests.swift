@@ -46,40 +46,37 @@ struct MutationFuzzTests {
         #expect(throws: Never.self) { _ = try decoded.batch.spans() }
     }
 
+    /// Decodes 20,000 mutants of the seeds; returns how many decoded, each of which must read back.
+    static func fuzz(_ seeds: [[UInt8]], state: UInt64, decode: ([UInt8]) throws -> DecodedRequest) -> Int {
+        var random = Generator(state: state)
+        var kept = 0
+        for index in 0..<20_000 {
+            if let decoded = try? decode(mutate(seeds[index % seeds.count], &random)) {
+                kept += 1
+                checkReadable(decoded)
+            }
+        }
+        return kept
+    }
+
     @Test("protobuf: 20,000 mutations of real requests")
-    func protobuf() throws {
-        var random = Generator(state: 0xCA1B)
+    func protobuf() {
         let seeds = [
             OTLPProtobuf.encodeRequest(Fixtures.everyFieldSpans()),
             OTLPProtobuf.encodeRequest(Fixtures.realisticSpans(count: 24, seed: 1)),
         ]
-        var kept = 0
-        for index in 0..<20_000 {
-            let body = Self.mutate(seeds[index % seeds.count], &random)
-            if let decoded = try? OTLPProtobuf.decodeRequest(body) {
-                kept += 1
-                Self.checkReadable(decoded)
-            }
-        }
+        let kept = Self.fuzz(seeds, state: 0xCA1B) { try OTLPProtobuf.decodeRequest($0) }
         // Most single-byte changes land inside strings and values, so many mutants stay decodable.
         #expect(kept > 1_000 && kept < 20_000)
     }
 
     @Test("JSON: 20,000 mutations of real requests")
-    func json() throws {
-        var random = Generator(state: 0x0715)
+    func json() {
         let seeds = [
             OTLPJSON.encodeRequest(Fixtures.everyFieldSpans()),
             OTLPJSON.encodeRequest(Fixtures.realisticSpans(count: 12, seed: 2)),
         ]
-        var kept = 0
-        for index in 0..<20_000 {
-            let body = Self.mutate(seeds[index % seeds.count], &random)
-            if let decoded = try? OTLPJSON.decodeRequest(body) {
-                kept += 1
-                Self.checkReadable(decoded)
-            }
-        }
+        let kept = Self.fuzz(seeds, state: 0x0715) { try OTLPJSON.decodeRequest($0) }
         #expect(kept > 500 && kept < 20_000)
     }
 }
