@@ -74,10 +74,3 @@ func storedSpans(of spans: [Span], in reader: any SpanReader) async throws -> [S
     }
     return byID(stored)
 }
-
-/// The peak resident memory of this process, in bytes.
-func peakResidentBytes() -> Int {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return usage.ru_maxrss * 1024
-}
