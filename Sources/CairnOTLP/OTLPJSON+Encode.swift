@@ -134,27 +134,30 @@ extension OTLPJSON {
         mutating func int64String(_ name: StaticString, _ value: Int64) {
             guard value != 0 else { return }
             key(name)
-            bytes.append(UInt8(ascii: "\""))
-            decimal(value)
-            bytes.append(UInt8(ascii: "\""))
+            inQuotes { $0.decimal(value) }
         }
 
         /// An unsigned 64-bit integer member as a JSON string, omitted when zero.
         mutating func uint64String(_ name: StaticString, _ value: UInt64) {
             guard value != 0 else { return }
             key(name)
+            inQuotes { $0.decimal(value) }
+        }
+
+        /// What `write` appends, between double quotes.
+        private mutating func inQuotes(_ write: (inout Self) -> Void) {
             bytes.append(UInt8(ascii: "\""))
-            decimal(value)
+            write(&self)
             bytes.append(UInt8(ascii: "\""))
         }
 
         /// An id member as lowercase hex: 16 digits for one half, 32 for two.
         mutating func hexID(_ name: StaticString, _ high: UInt64, _ low: UInt64? = nil) {
             key(name)
-            bytes.append(UInt8(ascii: "\""))
-            hex(high)
-            if let low { hex(low) }
-            bytes.append(UInt8(ascii: "\""))
+            inQuotes {
+                $0.hex(high)
+                if let low { $0.hex(low) }
+            }
         }
 
         // MARK: Values

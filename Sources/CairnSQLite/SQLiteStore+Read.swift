@@ -68,22 +68,27 @@ extension SQLiteStore {
 
     /// The resource of a row id, decoded once and then cached.
     func resource(_ id: Int64, _ db: Database) throws -> Resource {
-        if let resource = readerCache.withLock({ $0.resources[id] }) { return resource }
-        let resource = try decodeRow(id, db, table: "resources") { payload, schemaURL in
+        try cached(id, \.resources, table: "resources", db) { payload, schemaURL in
             try OTLPProtobuf.decodeResource(payload: payload, schemaURL: schemaURL)
         }
-        readerCache.withLock { $0.resources[id] = resource }
-        return resource
     }
 
     /// The scope of a row id, decoded once and then cached.
     func scope(_ id: Int64, _ db: Database) throws -> InstrumentationScope {
-        if let scope = readerCache.withLock({ $0.scopes[id] }) { return scope }
-        let scope = try decodeRow(id, db, table: "scopes") { payload, schemaURL in
+        try cached(id, \.scopes, table: "scopes", db) { payload, schemaURL in
             try OTLPProtobuf.decodeScope(payload: payload, schemaURL: schemaURL)
         }
-        readerCache.withLock { $0.scopes[id] = scope }
-        return scope
+    }
+
+    /// The value of a `resources` or `scopes` row from the reader cache, or decoded from the row and cached.
+    private func cached<Value: Sendable>(
+        _ id: Int64, _ entries: WritableKeyPath<ReaderCache, [Int64: Value]>, table: String, _ db: Database,
+        _ decode: (UnsafeBufferPointer<UInt8>, String) throws -> Value
+    ) throws -> Value {
+        if let value = readerCache.withLock({ $0[keyPath: entries][id] }) { return value }
+        let value = try decodeRow(id, db, table: table, decode)
+        readerCache.withLock { $0[keyPath: entries][id] = value }
+        return value
     }
 
     private func decodeRow<Value>(
