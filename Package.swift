@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CairnOTLP", targets: ["CairnOTLP"]),
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnSQLite", targets: ["CairnSQLite"]),
+        .library(name: "CairnAnalysis", targets: ["CairnAnalysis"]),
         .library(name: "CairnCollector", targets: ["CairnCollector"]),
         .library(name: "CairnTesting", targets: ["CairnTesting"]),
     ],
@@ -40,10 +41,11 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict),
+        .target(name: "CairnAnalysis", dependencies: ["CairnModel"], swiftSettings: strict),
         .target(
             name: "CairnCollector",
             dependencies: [
-                "CairnOTLP", "CairnStore", "CZlib",
+                "CairnOTLP", "CairnStore", "CairnAnalysis", "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -52,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "CairnCollector", "CairnSQLite", "CairnOTLP",
+                "CairnCollector", "CairnSQLite", "CairnOTLP", "CairnAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -60,6 +62,7 @@ let package = Package(
 
         .testTarget(name: "CairnModelTests", dependencies: ["CairnModel"], swiftSettings: strict),
         .testTarget(name: "CairnOTLPTests", dependencies: ["CairnOTLP", "CairnTesting", "COTLP"], swiftSettings: strict),
+        .testTarget(name: "CairnAnalysisTests", dependencies: ["CairnAnalysis", "CairnTesting"], swiftSettings: strict),
         .testTarget(name: "CairnSQLiteTests", dependencies: ["CairnSQLite", "CairnTesting"], swiftSettings: strict),
         .testTarget(
             name: "CairnCollectorTests",

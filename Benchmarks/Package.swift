@@ -38,6 +38,36 @@ let package = Package(
             swiftSettings: strict,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // package-benchmark target: queries of the SQLite store over a cached store of CAIRN_BENCH_SPANS spans
+        // (Benchmarks/.data/); see ../scripts/bench-query.
+        .executableTarget(
+            name: "QueryBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CairnAnalysis", package: "Cairn"),
+                .product(name: "CairnModel", package: "Cairn"),
+                .product(name: "CairnOTLP", package: "Cairn"),
+                .product(name: "CairnSQLite", package: "Cairn"),
+                .product(name: "CairnStore", package: "Cairn"),
+                .product(name: "CairnTesting", package: "Cairn"),
+            ],
+            path: "Benchmarks/QueryBenchmarks",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // package-benchmark target: the analyzer on one trace of 10,000 and 100,000 spans; see ../scripts/bench-analysis.
+        .executableTarget(
+            name: "AnalysisBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CairnAnalysis", package: "Cairn"),
+                .product(name: "CairnModel", package: "Cairn"),
+                .product(name: "CairnTesting", package: "Cairn"),
+            ],
+            path: "Benchmarks/AnalysisBenchmarks",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Pre-encoded requests with fresh trace ids, shared by the benchmarks and the load generator.
         .target(
             name: "CairnBenchSupport",

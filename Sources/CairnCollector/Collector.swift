@@ -6,7 +6,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// The collector: an HTTP server with the OTLP/HTTP trace receiver in front of an ingest queue that commits to a
-/// store.
+/// store, and the query API (`QueryAPI`) that reads the store, on the same port.
 ///
 /// Receives [OTLP/HTTP](https://opentelemetry.io/docs/specs/otlp/#otlphttp) from any OpenTelemetry SDK. `run()`
 /// serves until SIGTERM or SIGINT, then shuts down in order: the HTTP server stops intake and answers the requests
@@ -41,9 +41,10 @@ public struct Collector: Sendable {
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/") { _, _ in
-            "Cairn collector: send OpenTelemetry traces with OTLP/HTTP to POST /v1/traces (application/x-protobuf or application/json).\n"
+            "Cairn collector: send OpenTelemetry traces with OTLP/HTTP to POST /v1/traces (application/x-protobuf or application/json); read them with Jaeger's HTTP API under /api (GET /api/services, /api/traces?service=...).\n"
         }
         OTLPReceiver(queue: queue, configuration: configuration).addRoutes(to: router)
+        QueryAPI(reader: store, maxTracesPerSearch: configuration.maxTracesPerSearch).addRoutes(to: router)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(

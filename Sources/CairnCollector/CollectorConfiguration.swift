@@ -23,6 +23,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var maxSpansPerCommit: Int
     /// The seconds a client is asked to wait (`Retry-After`) when the collector answers 429 or 503. Default 1.
     public var retryAfterSeconds: Int
+    /// The largest `limit` a trace search of the query API accepts (`GET /api/traces`). Default 1,500, the largest
+    /// the Jaeger UI asks for.
+    public var maxTracesPerSearch: Int
 
     /// A configuration with the documented defaults, changed where arguments are given.
     public init(
@@ -33,7 +36,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
         maxQueuedBytes: Int = 64 * 1024 * 1024,
         maxBatchesPerCommit: Int = 256,
         maxSpansPerCommit: Int = 16_384,
-        retryAfterSeconds: Int = 1
+        retryAfterSeconds: Int = 1,
+        maxTracesPerSearch: Int = 1_500
     ) {
         self.host = host
         self.port = port
@@ -43,5 +47,6 @@ public struct CollectorConfiguration: Sendable, Hashable {
         self.maxBatchesPerCommit = maxBatchesPerCommit
         self.maxSpansPerCommit = maxSpansPerCommit
         self.retryAfterSeconds = retryAfterSeconds
+        self.maxTracesPerSearch = maxTracesPerSearch
     }
 }

@@ -9,7 +9,7 @@ extension OTLPJSON {
     /// omitted, except the case of an `AnyValue`. Spans are grouped as `OTLPProtobuf.encodeRequest` groups them.
     public static func encodeRequest(_ spans: [Span]) -> [UInt8] {
         let groups = SpanGroups(spans)
-        var writer = Writer(capacity: 64 + spans.count * 900)
+        var writer = JSONWriter(capacity: 64 + spans.count * 900)
         writer.object { writer in
             writer.array("resourceSpans", groups.resources) { writer, group in
                 writer.object { writer in
@@ -40,7 +40,7 @@ extension OTLPJSON {
     ///
     /// See [OTLP partial success](https://opentelemetry.io/docs/specs/otlp/#partial-success-1).
     public static func encodeResponse(rejectedSpans: Int, errorMessage: String) -> [UInt8] {
-        var writer = Writer(capacity: 64 + errorMessage.utf8.count)
+        var writer = JSONWriter(capacity: 64 + errorMessage.utf8.count)
         writer.object { writer in
             guard rejectedSpans != 0 || !errorMessage.isEmpty else { return }
             writer.key("partialSuccess")
@@ -56,7 +56,7 @@ extension OTLPJSON {
     ///
     /// See [OTLP/HTTP failures](https://opentelemetry.io/docs/specs/otlp/#failures-1) and `proto/google/rpc/status.proto`.
     public static func encodeStatus(code: Int32, message: String) -> [UInt8] {
-        var writer = Writer(capacity: 32 + message.utf8.count)
+        var writer = JSONWriter(capacity: 32 + message.utf8.count)
         writer.object { writer in
             writer.integer("code", Int64(code))
             writer.string("message", message)
@@ -65,267 +65,157 @@ extension OTLPJSON {
     }
 }
 
-extension OTLPJSON {
-    /// Writes JSON text into a byte array, keeping track of where commas go.
-    struct Writer {
-        private(set) var bytes: [UInt8] = []
-        /// Whether the object being written has no member yet.
-        private var firstMember = true
+/// The members of OTLP/JSON: proto3 JSON omits a field equal to its default.
+extension JSONWriter {
+    /// An array member, omitted when empty; `element` writes each value.
+    mutating func array<Elements: Collection>(
+        _ name: StaticString, _ elements: Elements, _ element: (inout JSONWriter, Elements.Element) -> Void
+    ) {
+        guard !elements.isEmpty else { return }
+        key(name)
+        array(elements, element)
+    }
 
-        init(capacity: Int) {
-            bytes.reserveCapacity(capacity)
+    /// A string member, omitted when empty.
+    mutating func string(_ name: StaticString, _ value: String) {
+        guard !value.isEmpty else { return }
+        member(name, value)
+    }
+
+    /// A 32-bit integer member as a JSON number, omitted when zero.
+    mutating func integer(_ name: StaticString, _ value: Int64) {
+        guard value != 0 else { return }
+        key(name)
+        decimal(value)
+    }
+
+    /// A 64-bit integer member as a JSON string, omitted when zero.
+    mutating func int64String(_ name: StaticString, _ value: Int64) {
+        guard value != 0 else { return }
+        key(name)
+        inQuotes { $0.decimal(value) }
+    }
+
+    /// An unsigned 64-bit integer member as a JSON string, omitted when zero.
+    mutating func uint64String(_ name: StaticString, _ value: UInt64) {
+        guard value != 0 else { return }
+        key(name)
+        inQuotes { $0.decimal(value) }
+    }
+
+    /// What `write` appends, between double quotes.
+    mutating func inQuotes(_ write: (inout Self) -> Void) {
+        bytes.append(UInt8(ascii: "\""))
+        write(&self)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// An id member as lowercase hex: 16 digits for one half, 32 for two.
+    mutating func hexID(_ name: StaticString, _ high: UInt64, _ low: UInt64? = nil) {
+        key(name)
+        inQuotes {
+            $0.hex(high)
+            if let low { $0.hex(low) }
         }
+    }
 
-        // MARK: Structure
+    // MARK: Messages
 
-        /// An object; `body` writes its members.
-        mutating func object(_ body: (inout Writer) -> Void) {
-            bytes.append(UInt8(ascii: "{"))
-            let outer = firstMember
-            firstMember = true
-            body(&self)
-            firstMember = outer
-            bytes.append(UInt8(ascii: "}"))
-        }
-
-        /// A member's key and colon; the caller writes the value.
-        mutating func key(_ name: StaticString) {
-            if !firstMember { bytes.append(UInt8(ascii: ",")) }
-            firstMember = false
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(UInt8(ascii: ":"))
-        }
-
-        /// An array member, omitted when empty; `element` writes each value.
-        mutating func array<Elements: Collection>(
-            _ name: StaticString, _ elements: Elements, _ element: (inout Writer, Elements.Element) -> Void
-        ) {
-            guard !elements.isEmpty else { return }
-            key(name)
-            bytes.append(UInt8(ascii: "["))
-            var first = true
-            for item in elements {
-                if !first { bytes.append(UInt8(ascii: ",")) }
-                first = false
-                element(&self, item)
-            }
-            bytes.append(UInt8(ascii: "]"))
-        }
-
-        // MARK: Members
-
-        /// A string member, omitted when empty.
-        mutating func string(_ name: StaticString, _ value: String) {
-            guard !value.isEmpty else { return }
-            key(name)
-            quoted(value)
-        }
-
-        /// A 32-bit integer member as a JSON number, omitted when zero.
-        mutating func integer(_ name: StaticString, _ value: Int64) {
-            guard value != 0 else { return }
-            key(name)
-            decimal(value)
-        }
-
-        /// A 64-bit integer member as a JSON string, omitted when zero.
-        mutating func int64String(_ name: StaticString, _ value: Int64) {
-            guard value != 0 else { return }
-            key(name)
-            inQuotes { $0.decimal(value) }
-        }
-
-        /// An unsigned 64-bit integer member as a JSON string, omitted when zero.
-        mutating func uint64String(_ name: StaticString, _ value: UInt64) {
-            guard value != 0 else { return }
-            key(name)
-            inQuotes { $0.decimal(value) }
-        }
-
-        /// What `write` appends, between double quotes.
-        private mutating func inQuotes(_ write: (inout Self) -> Void) {
-            bytes.append(UInt8(ascii: "\""))
-            write(&self)
-            bytes.append(UInt8(ascii: "\""))
-        }
-
-        /// An id member as lowercase hex: 16 digits for one half, 32 for two.
-        mutating func hexID(_ name: StaticString, _ high: UInt64, _ low: UInt64? = nil) {
-            key(name)
-            inQuotes {
-                $0.hex(high)
-                if let low { $0.hex(low) }
+    mutating func span(_ span: Span) {
+        hexID("traceId", span.traceID.high, span.traceID.low)
+        hexID("spanId", span.spanID.value)
+        string("traceState", span.traceState)
+        if let parent = span.parentSpanID, parent.isValid { hexID("parentSpanId", parent.value) }
+        integer("flags", Int64(span.flags))
+        string("name", span.name)
+        integer("kind", Int64(span.kind.rawValue))
+        uint64String("startTimeUnixNano", span.startTimeUnixNano)
+        uint64String("endTimeUnixNano", span.endTimeUnixNano)
+        attributes("attributes", span.attributes)
+        integer("droppedAttributesCount", Int64(span.droppedAttributesCount))
+        array("events", span.events) { writer, event in
+            writer.object { writer in
+                writer.uint64String("timeUnixNano", event.timeUnixNano)
+                writer.string("name", event.name)
+                writer.attributes("attributes", event.attributes)
+                writer.integer("droppedAttributesCount", Int64(event.droppedAttributesCount))
             }
         }
-
-        // MARK: Values
-
-        private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-        private mutating func hex(_ value: UInt64) {
-            for shift in stride(from: 60, through: 0, by: -4) {
-                bytes.append(Self.hexDigits[Int(value >> UInt64(shift) & 0xF)])
+        integer("droppedEventsCount", Int64(span.droppedEventsCount))
+        array("links", span.links) { writer, link in
+            writer.object { writer in
+                writer.hexID("traceId", link.traceID.high, link.traceID.low)
+                writer.hexID("spanId", link.spanID.value)
+                writer.string("traceState", link.traceState)
+                writer.attributes("attributes", link.attributes)
+                writer.integer("droppedAttributesCount", Int64(link.droppedAttributesCount))
+                writer.integer("flags", Int64(link.flags))
             }
         }
-
-        mutating func decimal(_ value: Int64) {
-            if value < 0 { bytes.append(UInt8(ascii: "-")) }
-            decimal(value.magnitude)
-        }
-
-        mutating func decimal(_ value: UInt64) {
-            var digits = 1
-            var rest = value / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            let end = bytes.count + digits
-            bytes.append(contentsOf: repeatElement(0, count: digits))
-            var value = value
-            for index in stride(from: end - 1, through: end - digits, by: -1) {
-                bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            }
-        }
-
-        /// A double as a JSON number with the shortest digits that read back to the same value; the values JSON
-        /// cannot write as numbers as the strings proto3 JSON uses for them.
-        mutating func double(_ value: Double) {
-            if value.isNaN {
-                quoted("NaN")
-            } else if value.isInfinite {
-                quoted(value < 0 ? "-Infinity" : "Infinity")
-            } else {
-                // Swift's description is the shortest round-tripping form and valid JSON: `1.5`, `1e-07`, `-0.0`.
-                bytes.append(contentsOf: value.description.utf8)
-            }
-        }
-
-        /// A JSON string with the escapes RFC 8259 requires: quote, backslash and the control characters.
-        mutating func quoted(_ text: String) {
-            bytes.append(UInt8(ascii: "\""))
-            for byte in text.utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-                case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
-                case 0x0A: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
-                case 0x08: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "b"))
-                case 0x0C: bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "f"))
-                case 0..<0x20:
-                    bytes.append(contentsOf: "\\u00".utf8)
-                    bytes.append(Self.hexDigits[Int(byte >> 4)])
-                    bytes.append(Self.hexDigits[Int(byte & 0xF)])
-                default: bytes.append(byte)
-                }
-            }
-            bytes.append(UInt8(ascii: "\""))
-        }
-
-        // MARK: Messages
-
-        mutating func span(_ span: Span) {
-            hexID("traceId", span.traceID.high, span.traceID.low)
-            hexID("spanId", span.spanID.value)
-            string("traceState", span.traceState)
-            if let parent = span.parentSpanID, parent.isValid { hexID("parentSpanId", parent.value) }
-            integer("flags", Int64(span.flags))
-            string("name", span.name)
-            integer("kind", Int64(span.kind.rawValue))
-            uint64String("startTimeUnixNano", span.startTimeUnixNano)
-            uint64String("endTimeUnixNano", span.endTimeUnixNano)
-            attributes("attributes", span.attributes)
-            integer("droppedAttributesCount", Int64(span.droppedAttributesCount))
-            array("events", span.events) { writer, event in
-                writer.object { writer in
-                    writer.uint64String("timeUnixNano", event.timeUnixNano)
-                    writer.string("name", event.name)
-                    writer.attributes("attributes", event.attributes)
-                    writer.integer("droppedAttributesCount", Int64(event.droppedAttributesCount))
-                }
-            }
-            integer("droppedEventsCount", Int64(span.droppedEventsCount))
-            array("links", span.links) { writer, link in
-                writer.object { writer in
-                    writer.hexID("traceId", link.traceID.high, link.traceID.low)
-                    writer.hexID("spanId", link.spanID.value)
-                    writer.string("traceState", link.traceState)
-                    writer.attributes("attributes", link.attributes)
-                    writer.integer("droppedAttributesCount", Int64(link.droppedAttributesCount))
-                    writer.integer("flags", Int64(link.flags))
-                }
-            }
-            integer("droppedLinksCount", Int64(span.droppedLinksCount))
-            if span.status != .unset {
-                key("status")
-                object { writer in
-                    writer.string("message", span.status.message)
-                    writer.integer("code", Int64(span.status.code.rawValue))
-                }
-            }
-        }
-
-        mutating func resource(_ resource: Resource) {
-            attributes("attributes", resource.attributes)
-            integer("droppedAttributesCount", Int64(resource.droppedAttributesCount))
-        }
-
-        mutating func scope(_ scope: InstrumentationScope) {
-            string("name", scope.name)
-            string("version", scope.version)
-            attributes("attributes", scope.attributes)
-            integer("droppedAttributesCount", Int64(scope.droppedAttributesCount))
-        }
-
-        /// A repeated `KeyValue` member; each value is written, `{}` for an empty one.
-        mutating func attributes(_ name: StaticString, _ attributes: [Attribute]) {
-            array(name, attributes) { writer, attribute in
-                writer.object { writer in
-                    writer.string("key", attribute.key)
-                    writer.key("value")
-                    writer.anyValue(attribute.value)
-                }
-            }
-        }
-
-        /// An `AnyValue` object with its one case, written even when the value is the default.
-        mutating func anyValue(_ value: AttributeValue) {
+        integer("droppedLinksCount", Int64(span.droppedLinksCount))
+        if span.status != .unset {
+            key("status")
             object { writer in
-                switch value {
-                case .empty:
-                    break
-                case .string(let text):
-                    writer.key("stringValue")
-                    writer.quoted(text)
-                case .bool(let flag):
-                    writer.key("boolValue")
-                    writer.bytes.append(contentsOf: (flag ? "true" : "false").utf8)
-                case .int(let number):
-                    writer.key("intValue")
-                    writer.bytes.append(UInt8(ascii: "\""))
-                    writer.decimal(number)
-                    writer.bytes.append(UInt8(ascii: "\""))
-                case .double(let number):
-                    writer.key("doubleValue")
-                    writer.double(number)
-                case .bytes(let data):
-                    writer.key("bytesValue")
-                    writer.bytes.append(UInt8(ascii: "\""))
-                    Base64.encode(data, into: &writer.bytes)
-                    writer.bytes.append(UInt8(ascii: "\""))
-                case .array(let values):
-                    writer.key("arrayValue")
-                    writer.object { writer in
-                        writer.array("values", values) { writer, element in writer.anyValue(element) }
-                    }
-                case .keyValueList(let values):
-                    writer.key("kvlistValue")
-                    writer.object { $0.attributes("values", values) }
+                writer.string("message", span.status.message)
+                writer.integer("code", Int64(span.status.code.rawValue))
+            }
+        }
+    }
+
+    mutating func resource(_ resource: Resource) {
+        attributes("attributes", resource.attributes)
+        integer("droppedAttributesCount", Int64(resource.droppedAttributesCount))
+    }
+
+    mutating func scope(_ scope: InstrumentationScope) {
+        string("name", scope.name)
+        string("version", scope.version)
+        attributes("attributes", scope.attributes)
+        integer("droppedAttributesCount", Int64(scope.droppedAttributesCount))
+    }
+
+    /// A repeated `KeyValue` member; each value is written, `{}` for an empty one.
+    mutating func attributes(_ name: StaticString, _ attributes: [Attribute]) {
+        array(name, attributes) { writer, attribute in
+            writer.object { writer in
+                writer.string("key", attribute.key)
+                writer.key("value")
+                writer.anyValue(attribute.value)
+            }
+        }
+    }
+
+    /// An `AnyValue` object with its one case, written even when the value is the default.
+    mutating func anyValue(_ value: AttributeValue) {
+        object { writer in
+            switch value {
+            case .empty:
+                break
+            case .string(let text):
+                writer.key("stringValue")
+                writer.quoted(text)
+            case .bool(let flag):
+                writer.key("boolValue")
+                writer.bool(flag)
+            case .int(let number):
+                writer.key("intValue")
+                writer.inQuotes { $0.decimal(number) }
+            case .double(let number):
+                writer.key("doubleValue")
+                writer.double(number)
+            case .bytes(let data):
+                writer.key("bytesValue")
+                writer.bytes.append(UInt8(ascii: "\""))
+                OTLPJSON.Base64.encode(data, into: &writer.bytes)
+                writer.bytes.append(UInt8(ascii: "\""))
+            case .array(let values):
+                writer.key("arrayValue")
+                writer.object { writer in
+                    writer.array("values", values) { writer, element in writer.anyValue(element) }
                 }
+            case .keyValueList(let values):
+                writer.key("kvlistValue")
+                writer.object { $0.attributes("values", values) }
             }
         }
     }
@@ -333,8 +223,9 @@ extension OTLPJSON {
 
 extension OTLPJSON {
     /// Base64 as RFC 4648 defines it: written in the standard alphabet with padding, read in either the standard or
-    /// the URL-safe alphabet, with or without padding.
-    enum Base64 {
+    /// the URL-safe alphabet, with or without padding. Public so that other JSON encoders (Jaeger's JSON, whose
+    /// `binary` tag values are base64) write bytes the same way.
+    public enum Base64 {
         private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
         /// The value of each character in either alphabet; 0xFF for the others.
@@ -346,7 +237,8 @@ extension OTLPJSON {
             return table
         }()
 
-        static func encode(_ data: [UInt8], into output: inout [UInt8]) {
+        /// Appends `data` in base64 (standard alphabet, padded) to `output`.
+        public static func encode(_ data: [UInt8], into output: inout [UInt8]) {
             var index = 0
             while index + 3 <= data.count {
                 let group = UInt32(data[index]) << 16 | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2])

@@ -60,6 +60,21 @@ public final class InMemoryStore: SpanWriter, SpanReader {
         return newest.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(query.limit).map(\.key)
     }
 
+    /// Every stored span that `scan` matches, in the order written, trimmed to what it asks for.
+    ///
+    /// It reads the spans stored when it begins (the array is copied on write, not here) and calls `update` outside
+    /// the store's lock, so that `update` may use the store.
+    public func reduceSpans<Result: Sendable>(
+        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+    ) async throws -> Result {
+        let spans = state.withLock { $0.spans }
+        var result = initial
+        for span in spans where scan.matches(span) {
+            try update(&result, scan.trimmed(span))
+        }
+        return result
+    }
+
     /// The service names of the stored spans, sorted.
     public func services() async throws -> [String] {
         state.withLock { state in Set(state.spans.map(\.serviceName)).sorted() }

@@ -20,6 +20,22 @@ public protocol SpanReader: Sendable {
 
     /// The operations (span names and kinds) of a service, sorted by name, then kind.
     func operations(service: String) async throws -> [Operation]
+
+    /// Every span that `scan` matches (its start time lies in `scan.window`, lower bound inclusive, upper bound
+    /// exclusive, and it belongs to one of `scan.services`), in no particular order, each passed once to `update`;
+    /// spans carry only what `scan` asks for (see `SpanScan`, and `SpanScan.trimmed(_:)` for what it keeps).
+    ///
+    /// "Once" is per stored span: a span written twice is passed twice, as `trace(_:)` returns it twice. The store
+    /// calls `update` synchronously, one span at a time, on a value it owns (possibly on a thread of its own, hence
+    /// `@Sendable`), and never holds the spans of the window at once, so that a reduction over millions of spans
+    /// costs the memory of its result; it reads one snapshot, as the other reads do. An error thrown by `update`
+    /// ends the scan and is rethrown. An empty window passes no span.
+    ///
+    /// Backends implement it with a scan of their time-ordered storage; the default implementation (`findTraceIDs`
+    /// and `trace(_:)` for every trace in the window) is correct but reads every matching trace whole.
+    func reduceSpans<Result: Sendable>(
+        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+    ) async throws -> Result
 }
 
 extension SpanReader {

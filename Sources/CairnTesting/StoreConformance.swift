@@ -55,6 +55,12 @@ public enum StoreConformance {
         Check(name: "searchLimitAndOrder") { try await searchLimitAndOrder($0, sourceLocation: $1) },
         Check(name: "servicesAndOperations") { try await servicesAndOperations($0, sourceLocation: $1) },
         Check(name: "manyTraces") { try await manyTraces($0, sourceLocation: $1) },
+        Check(name: "scanWindowBounds") { try await scanWindowBounds($0, sourceLocation: $1) },
+        Check(name: "scanEmptyWindow") { try await scanEmptyWindow($0, sourceLocation: $1) },
+        Check(name: "scanManyBlocks") { try await scanManyBlocks($0, sourceLocation: $1) },
+        Check(name: "scanServices") { try await scanServices($0, sourceLocation: $1) },
+        Check(name: "scanAttributesEventsLinks") { try await scanAttributesEventsLinks($0, sourceLocation: $1) },
+        Check(name: "scanExtremeTimes") { try await scanExtremeTimes($0, sourceLocation: $1) },
     ]
 
     /// Runs every check, each against a fresh store from `makeStore`.
@@ -330,6 +336,138 @@ public enum StoreConformance {
         }
     }
 
+    // MARK: - Scans
+
+    /// The window's lower bound is inclusive, its upper bound exclusive; each span in it comes once, trimmed as
+    /// the scan asks (attributes kept, no events or links by default).
+    public static func scanWindowBounds(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let (first, second) = searchDataSet()
+        try await store.write(first)
+        try await store.write(second)
+        let spans = try (first + second).flatMap { try $0.spans() }
+        for (window, names) in [
+            (at(1_000)..<at(2_010), ["A", "B", "C"]),
+            (at(2_010)..<at(2_011), ["D"]),
+            (at(2_010) + 1..<at(3_000), []),
+            (at(2_010) + 1..<at(3_000) + 1, ["E"]),
+            (at(0)..<at(6_000), ["A", "B", "C", "D", "E", "F", "G", "H", "I"]),
+            (0..<UInt64.max, ["A", "B", "C", "D", "E", "F", "G", "H", "I"]),
+        ] {
+            let scan = SpanScan(window: window)
+            let expected = spans.filter { scan.matches($0) }.map(scan.trimmed)
+            #expect(expected.count == names.count, "the data set has changed", sourceLocation: sourceLocation)
+            try await expectScan(store, scan, gives: expected, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A window, or no window at all, in which no span starts passes no span; so does an empty store.
+    public static func scanEmptyWindow(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await expectScan(store, SpanScan(window: 0..<UInt64.max), gives: [], sourceLocation: sourceLocation)
+        let (first, second) = searchDataSet()
+        try await store.write(first)
+        try await store.write(second)
+        for window in [at(1_000)..<at(1_000), at(1_001)..<at(1_100), at(6_000)..<UInt64.max, 0..<at(0), UInt64.max..<UInt64.max] {
+            try await expectScan(store, SpanScan(window: window), gives: [], sourceLocation: sourceLocation)
+        }
+    }
+
+    /// 20,000 realistic spans in writes that split traces and arrive out of time order, some written twice: each
+    /// stored span of a window comes exactly once (a span written twice, twice), across every block and trace.
+    public static func scanManyBlocks(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let spans = Fixtures.realisticSpans(count: 20_000, seed: 16, services: ["a", "b", "c", "d", "e", "f", "g", "h"],
+                                            spansPerTrace: 12)
+        let chunks = stride(from: 0, to: spans.count, by: 700).map { Array(spans[$0..<min(spans.count, $0 + 700)]) }
+        for index in chunks.indices.reversed() where index % 2 == 0 {
+            try await store.write([SpanBatch(spans: chunks[index])])
+        }
+        for index in chunks.indices where index % 2 == 1 {
+            try await store.write([SpanBatch(spans: Array(chunks[index].prefix(300))), SpanBatch(spans: Array(chunks[index].dropFirst(300)))])
+        }
+        let again = Array(spans[5_000..<5_500])
+        try await store.write([SpanBatch(spans: again)])
+        let stored = spans + again
+
+        let first = spans.map(\.startTimeUnixNano).min() ?? 0
+        let last = spans.map(\.startTimeUnixNano).max() ?? 0
+        let keys: Set<String> = ["server.address", "http.request.method", "server.port"]
+        for scan in [
+            SpanScan(window: first..<last + 1),
+            SpanScan(window: first + (last - first) / 3..<first + (last - first) / 2, attributeKeys: keys),
+            SpanScan(window: first..<first + (last - first) / 5, attributeKeys: [], includeEvents: true, includeLinks: true),
+            SpanScan(window: first + (last - first) / 2..<last, attributeKeys: keys, services: ["b", "e"]),
+        ] {
+            try await expectScan(store, scan, gives: stored.filter { scan.matches($0) }.map(scan.trimmed),
+                                 sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The services filter compares `Span.serviceName`; an empty set reads nothing.
+    public static func scanServices(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let (first, second) = searchDataSet()
+        try await store.write(first)
+        try await store.write(second)
+        let spans = try (first + second).flatMap { try $0.spans() }
+        let everyField = Fixtures.everyFieldSpans()
+        try await store.write([SpanBatch(spans: everyField)])
+        for (services, count) in [
+            (["frontend"], 4), (["checkout", "inventory"], 5), ([], 0), (["nowhere"], 0), (["Frontend"], 0),
+            (["unknown_service"], 1), (["every-field", "inventory"], 6),
+        ] as [(Set<String>, Int)] {
+            let scan = SpanScan(window: 1..<UInt64.max, services: services)
+            let expected = (spans + everyField).filter { scan.matches($0) }.map(scan.trimmed)
+            #expect(expected.count == count, "the data set has changed", sourceLocation: sourceLocation)
+            try await expectScan(store, scan, gives: expected, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Attributes by key (all, none, a subset, keys that no span has), events and links on and off: every
+    /// combination gives the written spans trimmed by `SpanScan.trimmed(_:)`.
+    public static func scanAttributesEventsLinks(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let spans = Fixtures.everyFieldSpans() + Fixtures.realisticSpans(count: 300, seed: 17)
+        try await store.write([SpanBatch(spans: spans)])
+        let subsets: [Set<String>?] = [
+            nil, [], ["server.address", "server.port", "peer.service"], ["duplicate", "kvlist", "", "double.nan"],
+            ["no.such.key"], ["service.name"],
+        ]
+        for keys in subsets {
+            for (events, links) in [(false, false), (true, false), (false, true), (true, true)] {
+                let scan = SpanScan(window: 0..<UInt64.max, attributeKeys: keys, includeEvents: events, includeLinks: links)
+                try await expectScan(store, scan, gives: spans.filter { scan.matches($0) }.map(scan.trimmed),
+                                     sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// Start times at the edges of the range: zero, beyond `Int64.max` (which stores that index times clamp) and
+    /// `UInt64.max` (in no window, as upper bounds are exclusive). An error thrown by `update` ends the scan and is
+    /// rethrown.
+    public static func scanExtremeTimes(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let big = UInt64(Int64.max)
+        var builder = SpanBuilder()
+        let trace = TraceID(high: 7, low: 7)
+        var spans = [0, 1, big - 1, big, big + 1, big + 5, UInt64.max - 1, UInt64.max].map { start in
+            var span = builder.span(trace, service: "edge", name: "at \(start)", kind: .internal, at: 0, ms: 0)
+            span.startTimeUnixNano = start
+            span.endTimeUnixNano = start
+            return span
+        }
+        spans.append(contentsOf: Fixtures.everyFieldSpans())
+        try await store.write([SpanBatch(spans: spans)])
+        for window in [0..<1, 0..<2, big - 1..<big + 1, big..<big + 5, big + 1..<big + 6, big + 2..<UInt64.max, 0..<UInt64.max] {
+            let scan = SpanScan(window: window)
+            try await expectScan(store, scan, gives: spans.filter { scan.matches($0) }.map(scan.trimmed),
+                                 sourceLocation: sourceLocation)
+        }
+
+        struct Stop: Error {}
+        await #expect(throws: Stop.self, sourceLocation: sourceLocation) {
+            _ = try await store.reduceSpans(SpanScan(window: 0..<UInt64.max), into: 0) { count, _ in
+                count += 1
+                if count == 3 { throw Stop() }
+            }
+        }
+    }
+
     // MARK: - The search data set
 
     /// Milliseconds after the data set's epoch, in nanoseconds since the Unix epoch.
@@ -454,6 +592,22 @@ public enum StoreConformance {
                 for (read, written) in zip(actual, wanted) where read != written {
                     #expect(read == written, "span \(written.spanID) of trace \(traceID)", sourceLocation: sourceLocation)
                 }
+            }
+        }
+    }
+
+    /// Expects the scan to pass exactly these spans, each as often as it is listed, in any order.
+    private static func expectScan(
+        _ store: Store, _ scan: SpanScan, gives expected: [Span], sourceLocation: SourceLocation
+    ) async throws {
+        let found = try await store.reduceSpans(scan, into: [Span]()) { spans, span in spans.append(span) }
+        let actual = sorted(found)
+        let wanted = sorted(expected)
+        #expect(actual.count == wanted.count, "\(scan.window): \(actual.count) spans, not \(wanted.count)",
+                sourceLocation: sourceLocation)
+        if actual.count == wanted.count {
+            for (read, written) in zip(actual, wanted) where read != written {
+                #expect(read == written, "span \(written.spanID) in \(scan.window)", sourceLocation: sourceLocation)
             }
         }
     }

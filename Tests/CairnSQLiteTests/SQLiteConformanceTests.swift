@@ -31,9 +31,15 @@ struct SQLiteConformanceTests {
     @Test func searchLimitAndOrder() async throws { try await StoreConformance.searchLimitAndOrder(store) }
     @Test func servicesAndOperations() async throws { try await StoreConformance.servicesAndOperations(store) }
     @Test func manyTraces() async throws { try await StoreConformance.manyTraces(store) }
+    @Test func scanWindowBounds() async throws { try await StoreConformance.scanWindowBounds(store) }
+    @Test func scanEmptyWindow() async throws { try await StoreConformance.scanEmptyWindow(store) }
+    @Test func scanManyBlocks() async throws { try await StoreConformance.scanManyBlocks(store) }
+    @Test func scanServices() async throws { try await StoreConformance.scanServices(store) }
+    @Test func scanAttributesEventsLinks() async throws { try await StoreConformance.scanAttributesEventsLinks(store) }
+    @Test func scanExtremeTimes() async throws { try await StoreConformance.scanExtremeTimes(store) }
 
     @Test("every check of the suite has a test above")
     func everyCheckListed() {
-        #expect(StoreConformance.checks.count == 17)
+        #expect(StoreConformance.checks.count == 23)
     }
 }

@@ -84,4 +84,9 @@ final class InstrumentedStore: SpanWriter, SpanReader {
     func findTraceIDs(_ query: TraceQuery) async throws -> [TraceID] { try await store.findTraceIDs(query) }
     func services() async throws -> [String] { try await store.services() }
     func operations(service: String) async throws -> [Operation] { try await store.operations(service: service) }
+    func reduceSpans<Result: Sendable>(
+        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+    ) async throws -> Result {
+        try await store.reduceSpans(scan, into: initial, update)
+    }
 }
