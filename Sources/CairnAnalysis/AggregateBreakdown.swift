@@ -67,13 +67,15 @@ public struct AggregateBreakdownBuilder: Sendable {
         traceCount += 1
         spanCount += breakdown.tree.nodes.count
         criticalPathNanos += breakdown.criticalPath.durationNanos
-        for (index, node) in breakdown.tree.nodes.enumerated() {
-            let failed = node.span.status.code == .error
-            for (grouping, keyPath) in [(BreakdownGrouping.service, \Self.services), (.operation, \Self.operations)] {
-                let group = grouping.group(of: node.span)
-                self[keyPath: keyPath][group, default: Sums()].add(
-                    duration: node.span.durationNanos, selfNanos: breakdown.selfNanos[index],
-                    criticalPathNanos: breakdown.criticalPathNanos[index], failed: failed)
+        breakdown.tree.nodes.withUnsafeBufferPointer { nodes in  // read in place: copying a span retains a lot
+            for index in nodes.indices {
+                for (grouping, keyPath) in [(BreakdownGrouping.service, \Self.services), (.operation, \Self.operations)] {
+                    let group = grouping.group(of: nodes[index].span)
+                    self[keyPath: keyPath][group, default: Sums()].add(
+                        duration: nodes[index].span.durationNanos, selfNanos: breakdown.selfNanos[index],
+                        criticalPathNanos: breakdown.criticalPathNanos[index],
+                        failed: nodes[index].span.status.code == .error)
+                }
             }
         }
     }

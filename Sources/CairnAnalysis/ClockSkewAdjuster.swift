@@ -23,16 +23,22 @@ public struct ClockSkewAdjuster: TraceAdjuster {
 
     /// Moves the children that skew pushed outside their parents, top down.
     public func adjust(_ tree: inout TraceTree) {
-        let hosts = tree.nodes.map { Self.host(of: $0.span.resource) }
+        // The nodes are read through a buffer, so that no span is copied; `starts` follows the moves made.
+        let (hosts, initialStarts, durations) = tree.nodes.withUnsafeBufferPointer { nodes in
+            (nodes.map { Self.host(of: $0.span.resource) }, nodes.map(\.span.startTimeUnixNano),
+             nodes.map(\.span.durationNanos))
+        }
+        var starts = initialStarts
         var moved = false
         // Each entry: a span, and the skew of its parent's host as (host, delta in nanoseconds).
-        var stack: [(index: Int, host: String?, delta: Int64)] = tree.roots.reversed().map { ($0, hosts[$0], 0) }
+        var stack: [(index: Int, host: Host?, delta: Int64)] = tree.roots.reversed().map { ($0, hosts[$0], 0) }
         while let (index, inheritedHost, inheritedDelta) = stack.popLast() {
             var host = inheritedHost
             var delta = inheritedDelta
             if let parent = tree.nodes[index].parent, hosts[index] == nil || hosts[index] != inheritedHost {
                 host = hosts[index]
-                delta = Self.skew(of: tree.nodes[index].span, in: tree.nodes[parent].span)
+                delta = Self.skew(start: starts[index], duration: durations[index],
+                                  parentStart: starts[parent], parentDuration: durations[parent])
             }
             if delta != 0 {
                 if delta.magnitude > maxAdjustment {
@@ -41,6 +47,7 @@ public struct ClockSkewAdjuster: TraceAdjuster {
                             + "than the bound of \(formatDuration(maxAdjustment)); not moved")
                 } else {
                     tree.nodes[index].span.shift(by: delta)
+                    starts[index] = tree.nodes[index].span.startTimeUnixNano
                     tree.nodes[index].warnings.append("clock skew: moved by \(formatSigned(delta)) to fit in its parent")
                     moved = true
                 }
@@ -50,13 +57,11 @@ public struct ClockSkewAdjuster: TraceAdjuster {
         if moved { tree.link() }
     }
 
-    /// The move that centres `child` in `parent`, or keeps it from starting before a parent shorter than it; 0 when
-    /// it fits.
-    static func skew(of child: Span, in parent: Span) -> Int64 {
-        let parentStart = Int64(clamping: parent.startTimeUnixNano)
-        let childStart = Int64(clamping: child.startTimeUnixNano)
-        let parentDuration = Int64(clamping: parent.durationNanos)
-        let childDuration = Int64(clamping: child.durationNanos)
+    /// The move that centres a child in its parent, or keeps it from starting before a parent shorter than it; 0
+    /// when it fits.
+    static func skew(start: UInt64, duration: UInt64, parentStart: UInt64, parentDuration: UInt64) -> Int64 {
+        let (childStart, childDuration) = (Int64(clamping: start), Int64(clamping: duration))
+        let (parentStart, parentDuration) = (Int64(clamping: parentStart), Int64(clamping: parentDuration))
         if childDuration > parentDuration {
             return childStart < parentStart ? parentStart - childStart : 0
         }
@@ -66,12 +71,25 @@ public struct ClockSkewAdjuster: TraceAdjuster {
         return 0
     }
 
-    /// The host a resource names, if any.
-    static func host(of resource: Resource) -> String? {
-        for key in ["host.id", "host.name", "host.ip", "net.host.ip", "ip"] {
-            if let text = resource.attributes[key]?.searchText, !text.isEmpty { return "\(key)=\(text)" }
+    /// Where a span was recorded: the first of `keys` that its resource has, and that attribute's value.
+    struct Host: Equatable {
+        var key: Int
+        var value: AttributeValue
+    }
+
+    /// The resource attributes that name a host, most specific first.
+    static let hostKeys = ["host.id", "host.name", "host.ip", "net.host.ip", "ip"]
+
+    /// The host a resource names, if any. Runs once per span, so it allocates nothing.
+    static func host(of resource: Resource) -> Host? {
+        var best: Host?
+        for attribute in resource.attributes {
+            guard let key = hostKeys.firstIndex(of: attribute.key), key < best?.key ?? hostKeys.count else { continue }
+            if case .string(let text) = attribute.value, text.isEmpty { continue }
+            if case .empty = attribute.value { continue }
+            best = Host(key: key, value: attribute.value)
         }
-        return nil
+        return best
     }
 }
 

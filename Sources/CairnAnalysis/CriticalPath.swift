@@ -32,10 +32,10 @@ public struct CriticalPath: Hashable, Sendable {
     public init(_ tree: TraceTree) {
         segments = []
         for root in tree.roots {
-            let span = tree.nodes[root].span
-            let end = max(span.startTimeUnixNano, span.endTimeUnixNano)
+            let start = tree.nodes[root].span.startTimeUnixNano
+            let end = max(start, tree.nodes[root].span.endTimeUnixNano)
             let first = segments.count
-            walk(tree, from: root, interval: span.startTimeUnixNano...end)
+            walk(tree, from: root, interval: start...end)
             segments[first...].reverse()
         }
     }
@@ -63,10 +63,10 @@ public struct CriticalPath: Hashable, Sendable {
     private mutating func walk(_ tree: TraceTree, from root: Int, interval: ClosedRange<UInt64>) {
         func frame(_ node: Int, _ interval: ClosedRange<UInt64>) -> Frame {
             let children = tree.nodes[node].children.compactMap { child -> (node: Int, interval: ClosedRange<UInt64>)? in
-                let span = tree.nodes[child].span
-                guard span.kind != .producer && span.kind != .consumer else { return nil }
-                let start = max(span.startTimeUnixNano, interval.lowerBound)
-                let end = min(span.endTimeUnixNano, interval.upperBound)
+                let kind = tree.nodes[child].span.kind
+                guard kind != .producer && kind != .consumer else { return nil }
+                let start = max(tree.nodes[child].span.startTimeUnixNano, interval.lowerBound)
+                let end = min(tree.nodes[child].span.endTimeUnixNano, interval.upperBound)
                 return start <= end ? (child, start...end) : nil
             }
             return Frame(node: node, start: interval.lowerBound, cursor: interval.upperBound,

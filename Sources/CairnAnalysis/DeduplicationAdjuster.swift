@@ -11,6 +11,7 @@ public struct DeduplicationAdjuster: TraceAdjuster {
 
     /// Removes exact copies and flags the rest.
     public func adjust(_ tree: inout TraceTree) {
+        guard tree.sharesSpanIDs else { return }
         var firstByID: [SpanID: Int] = [:]
         var sharing: [SpanID: [Int]] = [:]
         for index in tree.nodes.indices {

@@ -28,9 +28,10 @@ public struct TraceAssembler: Sendable {
         [DeduplicationAdjuster(), OrphanAdjuster(), ClockSkewAdjuster(maxAdjustment: maxClockSkewAdjustment)]
     }
 
-    /// The adjusted tree of `trace`. The trace itself is unchanged, so the raw spans stay available.
-    public func assemble(_ trace: Trace) -> TraceTree {
-        var tree = TraceTree(trace)
+    /// The adjusted tree of `trace`. A caller's copy of the trace is unchanged, so the raw spans stay available; a
+    /// trace given up (`consume`) is moved into the tree without copying its spans.
+    public func assemble(_ trace: consuming Trace) -> TraceTree {
+        var tree = TraceTree(consume trace)
         for adjuster in adjusters { adjuster.adjust(&tree) }
         return tree
     }

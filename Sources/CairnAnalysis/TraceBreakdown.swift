@@ -20,18 +20,17 @@ public struct TraceBreakdown: Sendable {
     public init(_ tree: TraceTree) {
         self.tree = tree
         selfNanos = tree.nodes.map { node in
-            let span = node.span
             var covered: UInt64 = 0
-            var reached = span.startTimeUnixNano
+            var reached = node.span.startTimeUnixNano
             for child in node.children {
                 let start = max(tree.nodes[child].span.startTimeUnixNano, reached)
-                let end = min(tree.nodes[child].span.endTimeUnixNano, span.endTimeUnixNano)
+                let end = min(tree.nodes[child].span.endTimeUnixNano, node.span.endTimeUnixNano)
                 if end > start {
                     covered += end - start
                     reached = end
                 }
             }
-            return span.durationNanos - min(covered, span.durationNanos)
+            return node.span.durationNanos - min(covered, node.span.durationNanos)
         }
         criticalPath = CriticalPath(tree)
         criticalPathNanos = criticalPath.nanosByNode(count: tree.nodes.count)
@@ -42,12 +41,13 @@ public struct TraceBreakdown: Sendable {
         let traceNanos = tree.durationNanos
         let pathNanos = criticalPath.durationNanos
         var rows: [BreakdownGroup: BreakdownRow] = [:]
-        for (index, node) in tree.nodes.enumerated() {
-            let group = grouping.group(of: node.span)
-            let duration = node.span.durationNanos
-            rows[group, default: BreakdownRow(group: group)].add(
-                duration: duration, selfNanos: selfNanos[index], criticalPathNanos: criticalPathNanos[index],
-                failed: node.span.status.code == .error)
+        tree.nodes.withUnsafeBufferPointer { nodes in  // read in place: copying a span retains a dozen references
+            for index in nodes.indices {
+                let group = grouping.group(of: nodes[index].span)
+                rows[group, default: BreakdownRow(group: group)].add(
+                    duration: nodes[index].span.durationNanos, selfNanos: selfNanos[index],
+                    criticalPathNanos: criticalPathNanos[index], failed: nodes[index].span.status.code == .error)
+            }
         }
         return rows.values.map { row in
             var row = row

@@ -36,17 +36,26 @@ public struct TraceTree: Sendable {
     public internal(set) var roots: [Int] = []
     /// What the analyzer noticed about the trace as a whole.
     public var warnings: [String] = []
+    /// Whether two spans share a span id, which only `DeduplicationAdjuster` needs to look into.
+    var sharesSpanIDs = false
 
     /// Links `spans` into a tree, with no adjustment (see `TraceAssembler` for the adjusted tree).
-    public init(traceID: TraceID, spans: [Span]) {
+    ///
+    /// The spans are moved into the tree when the caller gives up an array that nothing else shares, which saves
+    /// retaining and releasing every reference each span holds.
+    public init(traceID: TraceID, spans: consuming [Span]) {
         self.traceID = traceID
-        nodes = spans.map(Node.init(span:))
+        nodes = []
+        nodes.reserveCapacity(spans.count)
+        while let span = spans.popLast() { nodes.append(Node(span: span)) }
         link()
     }
 
     /// Links the spans of `trace` into a tree, with no adjustment.
-    public init(_ trace: Trace) {
-        self.init(traceID: trace.traceID, spans: trace.spans)
+    public init(_ trace: consuming Trace) {
+        var spans: [Span] = []
+        swap(&spans, &trace.spans)
+        self.init(traceID: trace.traceID, spans: consume spans)
     }
 
     /// The earliest start of any span, in Unix nanoseconds; 0 for an empty tree.
@@ -77,13 +86,27 @@ public struct TraceTree: Sendable {
     /// Sorts the nodes and recomputes parents, children, orphans and roots from the spans' ids. Adjusters that
     /// remove spans or change their times call it again; it keeps every node's warnings.
     mutating func link() {
-        nodes.sort {
-            ($0.span.startTimeUnixNano, $0.span.spanID.value) < ($1.span.startTimeUnixNano, $1.span.spanID.value)
+        // Sorting small keys and moving each node once is much cheaper than sorting the nodes, which are large.
+        let keys = nodes.withUnsafeBufferPointer { nodes in
+            nodes.indices.map { (start: nodes[$0].span.startTimeUnixNano, id: nodes[$0].span.spanID.value, index: $0) }
+        }.sorted { ($0.start, $0.id) < ($1.start, $1.id) }
+        // Put each node in its place by following the permutation's cycles with swaps: nodes move, nothing is copied.
+        var target = [Int](repeating: 0, count: keys.count)  // where the node now at each index belongs
+        for (position, key) in keys.enumerated() { target[key.index] = position }
+        for start in target.indices {
+            while target[start] != start {
+                let destination = target[start]
+                nodes.swapAt(start, destination)
+                target.swapAt(start, destination)
+            }
         }
+
         var indexByID: [SpanID: Int] = [:]
         indexByID.reserveCapacity(nodes.count)
-        for index in nodes.indices where indexByID[nodes[index].span.spanID] == nil {
-            indexByID[nodes[index].span.spanID] = index
+        sharesSpanIDs = false
+        for (index, key) in keys.enumerated() {
+            let id = SpanID(value: key.id)
+            if indexByID[id] == nil { indexByID[id] = index } else { sharesSpanIDs = true }
         }
         for index in nodes.indices {
             nodes[index].children = []

@@ -3,7 +3,7 @@
 /// See [OTLP common.proto](https://github.com/open-telemetry/opentelemetry-proto/blob/main/opentelemetry/proto/common/v1/common.proto)
 /// and [the attribute specification](https://opentelemetry.io/docs/specs/otel/common/#attribute).
 /// Doubles compare by bit pattern, so that a stored NaN reads back equal to itself.
-public indirect enum AttributeValue: Hashable, Sendable {
+public enum AttributeValue: Hashable, Sendable {
     /// No value set (an `AnyValue` with none of its cases).
     case empty
     case string(String)
@@ -67,6 +67,7 @@ public struct Attribute: Hashable, Sendable {
 
 extension Array where Element == Attribute {
     /// The value of the first attribute with the key, if any.
+    @inlinable
     public subscript(key: String) -> AttributeValue? {
         first { $0.key == key }?.value
     }

@@ -13,6 +13,7 @@ public struct Resource: Hashable, Sendable {
     }
 
     /// The `service.name` attribute, or `unknown_service` as the specification defines when it is missing.
+    @inlinable
     public var serviceName: String {
         if case .string(let name)? = attributes["service.name"], !name.isEmpty { return name }
         return "unknown_service"

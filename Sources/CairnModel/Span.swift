@@ -52,9 +52,11 @@ public struct Span: Hashable, Sendable {
     }
 
     /// The service that produced the span (`service.name` of its resource).
+    @inlinable
     public var serviceName: String { resource.serviceName }
 
     /// The span's duration in nanoseconds; zero when the end precedes the start.
+    @inlinable
     public var durationNanos: UInt64 {
         endTimeUnixNano >= startTimeUnixNano ? endTimeUnixNano - startTimeUnixNano : 0
     }

@@ -34,7 +34,7 @@ struct OperationKey: Hashable, Sendable {
 ///
 /// The spans of all batches are sorted by trace id and appended to `spans`, so that each trace's spans form one
 /// rowid range; then the block row, one `trace_segments` row per trace and one `block_operations` row per operation
-/// are written. Resources, scopes and operations go through the cache.
+/// (with its `LongestSpans`) are written. Resources, scopes and operations go through the cache.
 struct BlockWriter {
     private let db: Database
     private let known: WriterCache
@@ -71,7 +71,7 @@ struct BlockWriter {
         var maxEnd: Int64
     }
 
-    /// The bounds of one operation's spans in this block.
+    /// The bounds of one operation's spans in this block, and its longest spans.
     private struct OperationStats {
         var spanCount: Int64 = 0
         var errorCount: Int64 = 0
@@ -79,9 +79,11 @@ struct BlockWriter {
         var maxStart = Int64.min
         var minDuration = Int64.max
         var maxDuration = Int64.min
+        var longest = LongestSpans()
 
-        mutating func add(start: Int64, duration: Int64, isError: Bool) {
+        mutating func add(start: Int64, duration: Int64, isError: Bool, offset: UInt32) {
             spanCount += 1
+            longest.add(duration: duration, offset: offset)
             if isError { errorCount += 1 }
             minStart = min(minStart, start)
             maxStart = max(maxStart, start)
@@ -192,7 +194,8 @@ struct BlockWriter {
 
             let key = OperationKey(service: resource.serviceName, name: record.name, kind: record.kind.rawValue)
             operations[key, default: OperationStats()].add(start: start, duration: duration,
-                                                           isError: record.statusCode == .error)
+                                                           isError: record.statusCode == .error,
+                                                           offset: UInt32(rowID - firstSpan))
             minStart = min(minStart, start)
             maxStart = max(maxStart, start)
             maxEnd = max(maxEnd, end)
@@ -229,8 +232,8 @@ struct BlockWriter {
 
         let blockOperation = try RawStatement(db, """
             INSERT INTO block_operations (service, name, kind, block_id, span_count, error_count, min_start, max_start,
-                                          min_duration, max_duration)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          min_duration, max_duration, longest, longest_min_duration)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         defer { blockOperation.finish() }
         blockOperation.bind(4, blockID)
@@ -244,6 +247,8 @@ struct BlockWriter {
             blockOperation.bind(8, stats.maxStart)
             blockOperation.bind(9, stats.minDuration)
             blockOperation.bind(10, stats.maxDuration)
+            blockOperation.bindCopy(11, stats.longest.encoded)
+            blockOperation.bind(12, stats.longest.minDuration)
             try blockOperation.execute()
             try operation(key)
         }

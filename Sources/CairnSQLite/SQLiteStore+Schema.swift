@@ -103,6 +103,17 @@ extension SQLiteStore {
                 PRAGMA user_version = 1;
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                -- The rowid offsets (from the block's first_span, little-endian UInt32s, longest first) of the
+                -- operation's 16 longest spans in the block, and the shortest duration among them (LongestSpans).
+                -- NULL in rows written before v2: searches scan those blocks.
+                ALTER TABLE block_operations ADD COLUMN longest BLOB;
+                ALTER TABLE block_operations ADD COLUMN longest_min_duration INTEGER;
+
+                PRAGMA user_version = 2;
+                """)
+        }
         return migrator
     }
 

@@ -12,8 +12,9 @@ import Synchronization
 /// `trace_segments` entry per trace and block (a rowid range), and one `block_operations` entry per operation and
 /// block, with the bounds of its spans' start times and durations there: for realistic traffic, a few index entries
 /// per trace rather than several per span. A trace is read from its segments; a search reads candidate blocks newest first
-/// from `block_operations` (or `blocks`), scans their rowid ranges, and stops once no older block can change the
-/// answer.
+/// from `block_operations` (or `blocks`), scans their rowid ranges (or, for a selective minimum duration, reads only
+/// the rows of an operation's 16 longest spans that `block_operations` lists), and stops once no older block can
+/// change the answer.
 ///
 /// Durability: the file is in WAL mode with `synchronous=NORMAL`. A crash of the process after `write` returns loses
 /// nothing; a power loss or an operating system crash may lose the last commits (never corrupting the file). Set

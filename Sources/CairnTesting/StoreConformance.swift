@@ -55,6 +55,8 @@ public enum StoreConformance {
         Check(name: "searchLimitAndOrder") { try await searchLimitAndOrder($0, sourceLocation: $1) },
         Check(name: "servicesAndOperations") { try await servicesAndOperations($0, sourceLocation: $1) },
         Check(name: "manyTraces") { try await manyTraces($0, sourceLocation: $1) },
+        Check(name: "searchRareLongSpans") { try await searchRareLongSpans($0, sourceLocation: $1) },
+        Check(name: "searchDurationTies") { try await searchDurationTies($0, sourceLocation: $1) },
         Check(name: "scanWindowBounds") { try await scanWindowBounds($0, sourceLocation: $1) },
         Check(name: "scanEmptyWindow") { try await scanEmptyWindow($0, sourceLocation: $1) },
         Check(name: "scanManyBlocks") { try await scanManyBlocks($0, sourceLocation: $1) },
@@ -331,6 +333,95 @@ public enum StoreConformance {
             TraceQuery(service: "inventory", startTimeMax: first + (last - first) / 4, durationMax: 30_000_000, limit: 10),
             TraceQuery(attributes: ["app.retries": "2"], startTimeMin: first + (last - first) / 2, limit: 5_000),
         ]
+        for query in queries {
+            try await expectSearch(store, query, over: spans, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A minimum duration that few spans meet, over many writes: each write holds 60 short spans of two services
+    /// and two operations, and two writes in three one long span among them. Searches, alone and with status,
+    /// attribute, time and maximum duration conditions, agree with `TraceQuery.matches`.
+    public static func searchRareLongSpans(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        var builder = SpanBuilder()
+        var spans: [Span] = []
+        for write in 0..<30 {
+            var batch: [Span] = []
+            for index in 0..<60 {
+                let number = UInt64(write * 60 + index)
+                let long = write % 3 != 0 && index == write * 7 % 60
+                batch.append(builder.span(
+                    traceID(1_000 + number / 2), service: index % 4 == 1 ? "db" : "api",
+                    name: index % 3 == 0 ? "GET /a" : "GET /b", kind: .server, at: number * 10,
+                    ms: long ? 240 + number % 50 : 1 + number % 20, status: number % 5 == 0 ? .error : .unset,
+                    attributes: [Attribute("shard", .int(Int64(number % 3)))]))
+            }
+            try await store.write([SpanBatch(spans: batch)])
+            spans += batch
+        }
+        var queries: [TraceQuery] = []
+        for limit in [3, 1_000] {
+            queries += [
+                TraceQuery(service: "api", durationMin: ms(240), limit: limit),
+                TraceQuery(service: "api", durationMin: ms(200), limit: limit),
+                TraceQuery(service: "db", durationMin: ms(240), limit: limit),
+                TraceQuery(operation: "GET /b", durationMin: ms(250), limit: limit),
+                TraceQuery(service: "api", operation: "GET /a", durationMin: ms(240), limit: limit),
+                TraceQuery(service: "api", durationMin: ms(240), statusCode: .error, limit: limit),
+                TraceQuery(service: "api", durationMin: ms(240), statusCode: .unset, limit: limit),
+                TraceQuery(service: "api", attributes: ["shard": "1"], durationMin: ms(240), limit: limit),
+                TraceQuery(service: "api", durationMin: ms(240), durationMax: ms(260), limit: limit),
+                TraceQuery(service: "api", startTimeMin: at(3_000), startTimeMax: at(12_000), durationMin: ms(240), limit: limit),
+                TraceQuery(service: "api", durationMin: ms(15), limit: limit),
+                TraceQuery(service: "api", durationMin: 1, limit: limit),
+            ]
+        }
+        for query in queries {
+            try await expectSearch(store, query, over: spans, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Minimum durations around the 16th longest span of an operation in a write, ties included: an operation of
+    /// 40 spans (10 of 100 ms, 12 of 50 ms, 18 of 10 ms), operations of 5, 16 and 17 spans, and one of 30 spans of
+    /// 70 ms, in each of two writes; searches with status and attribute conditions too agree with
+    /// `TraceQuery.matches`.
+    public static func searchDurationTies(_ store: Store, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        var builder = SpanBuilder()
+        var spans: [Span] = []
+        let operations: [(name: String, durations: [UInt64])] = [
+            ("many", Array(repeating: 100, count: 10) + Array(repeating: 50, count: 12) + Array(repeating: 10, count: 18)),
+            ("five", [5, 50, 60, 70, 200]),
+            ("sixteen", Array(1...16)),
+            ("seventeen", (0..<17).map { $0 % 8 + 1 }),
+            ("steady", Array(repeating: 70, count: 30)),
+        ]
+        var number: UInt64 = 0
+        for _ in 0..<2 {
+            var batch: [Span] = []
+            for (name, durations) in operations {
+                // Starts are a permutation of 216 milliseconds, so that the longest spans are not the newest.
+                for (index, duration) in durations.enumerated() {
+                    batch.append(builder.span(
+                        traceID(2_000 + number / 2), service: "svc", name: name, kind: .internal,
+                        at: 100_000 + number * 37 % 216, ms: duration,
+                        status: index % 3 == 0 ? .error : .ok, attributes: [Attribute("tier", .int(Int64(index % 2)))]))
+                    number += 1
+                }
+            }
+            try await store.write([SpanBatch(spans: batch)])
+            spans += batch
+        }
+        var queries: [TraceQuery] = []
+        for durationMin in [1, ms(1), ms(1) + 1, ms(2), ms(10), ms(50), ms(50) + 1, ms(60), ms(70), ms(100), ms(100) + 1] {
+            for limit in [4, 1_000] {
+                queries += [
+                    TraceQuery(service: "svc", durationMin: durationMin, limit: limit),
+                    TraceQuery(service: "svc", durationMin: durationMin, statusCode: .error, limit: limit),
+                    TraceQuery(service: "svc", attributes: ["tier": "1"], durationMin: durationMin, limit: limit),
+                ]
+            }
+            queries += operations.map { TraceQuery(operation: $0.name, durationMin: durationMin, limit: 1_000) }
+            queries.append(TraceQuery(service: "svc", durationMin: durationMin, durationMax: ms(50), limit: 1_000))
+        }
         for query in queries {
             try await expectSearch(store, query, over: spans, sourceLocation: sourceLocation)
         }

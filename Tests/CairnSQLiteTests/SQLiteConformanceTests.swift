@@ -31,6 +31,8 @@ struct SQLiteConformanceTests {
     @Test func searchLimitAndOrder() async throws { try await StoreConformance.searchLimitAndOrder(store) }
     @Test func servicesAndOperations() async throws { try await StoreConformance.servicesAndOperations(store) }
     @Test func manyTraces() async throws { try await StoreConformance.manyTraces(store) }
+    @Test func searchRareLongSpans() async throws { try await StoreConformance.searchRareLongSpans(store) }
+    @Test func searchDurationTies() async throws { try await StoreConformance.searchDurationTies(store) }
     @Test func scanWindowBounds() async throws { try await StoreConformance.scanWindowBounds(store) }
     @Test func scanEmptyWindow() async throws { try await StoreConformance.scanEmptyWindow(store) }
     @Test func scanManyBlocks() async throws { try await StoreConformance.scanManyBlocks(store) }
@@ -40,6 +42,6 @@ struct SQLiteConformanceTests {
 
     @Test("every check of the suite has a test above")
     func everyCheckListed() {
-        #expect(StoreConformance.checks.count == 23)
+        #expect(StoreConformance.checks.count == 25)
     }
 }
