@@ -71,6 +71,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "CairnCLITests", dependencies: ["CairnTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "CairnCLITests", dependencies: ["CairnTesting", "CairnOTLP"], exclude: ["Fixtures", "Expected"],
+            swiftSettings: strict),
     ]
 )

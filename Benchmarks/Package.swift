@@ -45,6 +45,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CairnAnalysis", package: "Cairn"),
+                .product(name: "CairnCollector", package: "Cairn"),
                 .product(name: "CairnModel", package: "Cairn"),
                 .product(name: "CairnOTLP", package: "Cairn"),
                 .product(name: "CairnSQLite", package: "Cairn"),

@@ -112,6 +112,21 @@ public struct DependencyGraphBuilder: Sendable {
         }
     }
 
+    /// Adds the spans another builder holds, as if they had been added here: builders that took disjoint parts of a
+    /// window, on several threads, merge into the builder of the whole window.
+    public mutating func merge(_ other: DependencyGraphBuilder) {
+        let names = other.strings.map { intern($0) }
+        let linkOffset = Int32(links.count)
+        links.append(contentsOf: other.links)
+        records.reserveCapacity(records.count + other.records.count)
+        for var record in other.records {
+            record.service = names[Int(record.service)]
+            if record.peer >= 0 { record.peer = names[Int(record.peer)] }
+            record.linkStart += linkOffset
+            records.append(record)
+        }
+    }
+
     /// The graph of every span added so far. The builder stays usable: add more spans and build again.
     public func build() -> DependencyGraph {
         // The records, grouped by a hash of their trace id into partitions of a few thousand, so that a parent is

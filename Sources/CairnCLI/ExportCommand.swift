@@ -1,32 +1,37 @@
 import ArgumentParser
 import CairnModel
 import CairnOTLP
-import CairnSQLite
 import CairnStore
 import Foundation
 
-/// `cairn export`: writes traces from the store as one OTLP/JSON `ExportTraceServiceRequest`.
+/// `cairn export`: writes traces as one OTLP `ExportTraceServiceRequest`, in JSON by default.
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write traces from the store as OTLP/JSON.",
+        abstract: "Write traces as OTLP/JSON.",
         discussion: """
             Writes one ExportTraceServiceRequest in OTLP/JSON (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding) \
-            holding every span of the traces asked for, as they were received. Exits with status 1 when a trace is not found.
+            holding every span of the traces asked for, as they were received, read from the store (--db), a running \
+            collector (--server) or OTLP files (--file). With --protobuf it writes the request's protobuf encoding, \
+            as an OTLP/HTTP exporter sends it. Exits with status 1 when a trace is not found.
 
             Examples:
               cairn export 4bf92f3577b34da6a3ce929d0e0e4736
               cairn export --all --db /var/lib/cairn/cairn.db > everything.json
+              cairn export 4bf92f3577b34da6a3ce929d0e0e4736 --server http://127.0.0.1:4318
+              cairn export --all --file otel-collector-output.jsonl --protobuf > traces.pb
             """)
 
     @Argument(help: ArgumentHelp("Trace ids, 32 hexadecimal digits each.", valueName: "trace-id"))
     var traceIDs: [String] = []
 
-    @Flag(help: "Export every trace in the store.")
+    @Flag(help: "Export every trace of the source.")
     var all = false
 
-    @Option(help: ArgumentHelp("The SQLite database file (env CAIRN_DB; default ./cairn.db).", valueName: "path"))
-    var db: String?
+    @Flag(help: "Write OTLP protobuf instead of OTLP/JSON.")
+    var protobuf = false
+
+    @OptionGroup var source: SourceOptions
 
     func validate() throws {
         if all == !traceIDs.isEmpty {
@@ -42,46 +47,26 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     private func export() async throws {
-        let path = db ?? ProcessInfo.processInfo.environment["CAIRN_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./cairn.db"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("there is no store at \(path); give the database file with --db", exitCode: 2)
-        }
-        let store = try CLIError.wrap("cannot open the store at \(path)") { try SQLiteStore(path: path) }
+        let reader = try await source.open()
         let ids = all
-            ? try await store.findTraceIDs(TraceQuery(limit: .max))
+            ? try await reader.findTraceIDs(TraceQuery(limit: .max))
             : traceIDs.compactMap { TraceID(hex: $0) }
+        if all && ids.isEmpty {
+            throw CLIError("there are no traces in \(source.name)", exitCode: 1)
+        }
         var spans: [Span] = []
         for id in ids {
-            guard let trace = try await store.trace(id) else {
-                throw CLIError("trace \(id) is not in the store at \(path)", exitCode: 1)
+            guard let trace = try await reader.trace(id) else {
+                throw CLIError("trace \(id) is not in \(source.name); list the traces there with `cairn traces`",
+                               exitCode: 1)
             }
             spans += trace.spans
         }
-        FileHandle.standardOutput.write(Data(OTLPJSON.encodeRequest(spans)))
-        FileHandle.standardOutput.write(Data("\n".utf8))
-    }
-}
-
-/// An error a user can meet: one line on standard error and an exit status, with no stack trace.
-struct CLIError: Error, CustomStringConvertible {
-    var message: String
-    var exitCode: Int32
-
-    init(_ message: String, exitCode: Int32 = 1) {
-        self.message = message
-        self.exitCode = exitCode
-    }
-
-    var description: String { message }
-
-    /// Writes the message as one line on standard error and exits with the status.
-    func exit() -> Never {
-        FileHandle.standardError.write(Data("cairn: \(message)\n".utf8))
-        Foundation.exit(exitCode)
-    }
-
-    /// Runs `body`, turning any error into a CLIError that starts with `context`.
-    static func wrap<T>(_ context: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw CLIError("\(context): \(error)") }
+        if protobuf {
+            FileHandle.standardOutput.write(Data(OTLPProtobuf.encodeRequest(spans)))
+        } else {
+            FileHandle.standardOutput.write(Data(OTLPJSON.encodeRequest(spans)))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        }
     }
 }

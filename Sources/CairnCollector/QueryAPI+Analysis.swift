@@ -56,24 +56,7 @@ extension QueryAPI {
         var conditions = try spanConditions(parameters)
         conditions.service = parameters.string("service")
         let window = try window(parameters, defaultLookback: Self.breakdownLookback)
-        // Breakdowns by service and operation read no span attribute but those of the conditions; the resource (for
-        // clock skew) is kept whole.
-        let scan = SpanScan(window: window, attributeKeys: Set(conditions.attributes.keys))
-        let collected = try await reader.reduceSpans(scan, into: TraceSpans()) { [conditions] collected, span in
-            collected.spans[span.traceID, default: []].append(span)
-            if conditions.matches(span) { collected.matching.insert(span.traceID) }
-        }
-        var builder = AggregateBreakdownBuilder()
-        for id in collected.matching.sorted() {
-            builder.add(TraceBreakdown(assembler.assemble(Trace(traceID: id, spans: collected.spans[id] ?? []))))
-        }
-        return Self.envelope(builder.build().json())
-    }
-
-    /// The spans of a window by trace, and the traces that have a span the breakdown asks for.
-    private struct TraceSpans: Sendable {
-        var spans: [TraceID: [Span]] = [:]
-        var matching: Set<TraceID> = []
+        return Self.envelope(try await reader.aggregateBreakdown(window, conditions: conditions, assembler: assembler).json())
     }
 
     /// `/api/dependencies/graph?format=&start=&end=&lookback=&service=`: the dependency graph of the spans that
@@ -85,26 +68,13 @@ extension QueryAPI {
             throw Failure.badRequest("parameter 'format' is '\(format)'; give json, dot or mermaid")
         }
         let window = try window(parameters, defaultLookback: Self.dependenciesLookback)
-        var graph = try await dependencyGraph(window)
+        var graph = try await reader.dependencyGraph(window)
         if let service = parameters.string("service") { graph = graph.focused(on: service) }
         switch format {
         case "dot": return Reply(Array(graph.dot().utf8), contentType: "text/vnd.graphviz; charset=utf-8")
         case "mermaid": return Reply(Array(graph.mermaid().utf8), contentType: "text/plain; charset=utf-8")
         default: return Self.envelope(graph.json())
         }
-    }
-
-    /// The dependency graph of the spans that start from `start` to `end`, both inclusive (Unix nanoseconds).
-    func dependencyGraph(from start: UInt64, to end: UInt64) async throws -> DependencyGraph {
-        try await dependencyGraph(start..<(end == .max ? end : end + 1))
-    }
-
-    private func dependencyGraph(_ window: Range<UInt64>) async throws -> DependencyGraph {
-        // The builder reads the links of CONSUMER spans, to find the PRODUCER spans they answer.
-        let scan = SpanScan(window: window, attributeKeys: DependencyGraphBuilder.attributeKeys, includeLinks: true)
-        return try await reader.reduceSpans(scan, into: DependencyGraphBuilder()) { builder, span in
-            builder.add(span)
-        }.build()
     }
 
     /// The range of `start` and `end` (Unix microseconds, both inclusive; default: `defaultLookback` up to now) as a

@@ -199,7 +199,7 @@ extension QueryAPI {
     /// negative, or overflows.
     ///
     /// See [time.ParseDuration](https://pkg.go.dev/time#ParseDuration).
-    static func parseGoDuration(_ text: some StringProtocol, allowDays: Bool = false) -> UInt64? {
+    public static func parseGoDuration(_ text: some StringProtocol, allowDays: Bool = false) -> UInt64? {
         func isDigit(_ scalar: Unicode.Scalar) -> Bool { ("0"..."9").contains(scalar) }
         var scalars = Substring(text).unicodeScalars
         if scalars.first == "+" { scalars.removeFirst() }

@@ -75,6 +75,7 @@ public struct QueryAPI: Sendable {
             await answer(context.logger) { try await dependencies(Parameters(request.uri)) }
         }
         addAnalysisRoutes(to: router)
+        addSpanRoutes(to: router)
     }
 
     // MARK: Jaeger's endpoints
@@ -192,7 +193,8 @@ public struct QueryAPI: Sendable {
     func dependencies(_ parameters: Parameters) async throws -> Reply {
         let end = try parameters.unixTime("endTs", unit: .milliseconds) ?? now()
         let lookback = try parameters.length("lookback", in: .milliseconds) ?? Self.dependenciesLookback
-        let graph = try await dependencyGraph(from: end - min(lookback, end), to: end)
+        // Both ends inclusive.
+        let graph = try await reader.dependencyGraph(end - min(lookback, end)..<(end == .max ? end : end + 1))
         // Jaeger's links are per caller and callee; Cairn's edges are also per protocol, so their calls are summed.
         var links: [(parent: String, child: String, calls: Int)] = []
         for edge in graph.edges {

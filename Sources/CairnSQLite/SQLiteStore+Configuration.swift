@@ -18,15 +18,20 @@ extension SQLiteStore {
         /// indexes being written in memory.
         public var cacheSizeKiB: Int
 
+        /// The fewest spans a window scan reads on a thread of its own, when its caller can merge partial results
+        /// (`reduceSpans(_:into:_:merge:)`). Default 100,000: below that, a thread costs more than it saves.
+        public var minimumSpansPerScanPart: Int
+
         /// A configuration with the documented defaults.
         public init(
             synchronousFull: Bool = false, maximumReaderCount: Int = 5, busyTimeout: Duration = .seconds(10),
-            cacheSizeKiB: Int = 32_768
+            cacheSizeKiB: Int = 32_768, minimumSpansPerScanPart: Int = 100_000
         ) {
             self.synchronousFull = synchronousFull
             self.maximumReaderCount = maximumReaderCount
             self.busyTimeout = busyTimeout
             self.cacheSizeKiB = cacheSizeKiB
+            self.minimumSpansPerScanPart = minimumSpansPerScanPart
         }
 
         var grdbConfiguration: GRDB.Configuration {

@@ -80,6 +80,17 @@ extension SQLiteStore {
         }
     }
 
+    /// The resource of a row id, decoded anew: a copy that shares no storage with the cache's, for a reader thread
+    /// that should not contend for reference counts with the others.
+    func privateResource(_ id: Int64, _ db: Database) throws -> Resource {
+        try decodeRow(id, db, table: "resources") { try OTLPProtobuf.decodeResource(payload: $0, schemaURL: $1) }
+    }
+
+    /// The scope of a row id, decoded anew (see `privateResource`).
+    func privateScope(_ id: Int64, _ db: Database) throws -> InstrumentationScope {
+        try decodeRow(id, db, table: "scopes") { try OTLPProtobuf.decodeScope(payload: $0, schemaURL: $1) }
+    }
+
     /// The value of a `resources` or `scopes` row from the reader cache, or decoded from the row and cached.
     private func cached<Value: Sendable>(
         _ id: Int64, _ entries: WritableKeyPath<ReaderCache, [Int64: Value]>, table: String, _ db: Database,

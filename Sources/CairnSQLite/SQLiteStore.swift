@@ -31,6 +31,8 @@ public final class SQLiteStore: SpanWriter, SpanReader {
     public let path: String
 
     let pool: DatabasePool
+    /// The fewest spans a window scan reads on a thread of its own (see `Configuration`).
+    let minimumSpansPerScanPart: Int
     let writerCache = Mutex(WriterCache())
     let readerCache = Mutex(ReaderCache())
 
@@ -41,6 +43,7 @@ public final class SQLiteStore: SpanWriter, SpanReader {
     /// another application, or was written by a newer version of Cairn.
     public init(path: String, configuration: Configuration = .init()) throws {
         self.path = path
+        minimumSpansPerScanPart = max(1, configuration.minimumSpansPerScanPart)
         do {
             pool = try DatabasePool(path: path, configuration: configuration.grdbConfiguration)
             try pool.writeWithoutTransaction { db in try db.execute(sql: configuration.writerPragmas) }

@@ -31,14 +31,31 @@ public protocol SpanReader: Sendable {
     /// costs the memory of its result; it reads one snapshot, as the other reads do. An error thrown by `update`
     /// ends the scan and is rethrown. An empty window passes no span.
     ///
-    /// Backends implement it with a scan of their time-ordered storage; the default implementation (`findTraceIDs`
-    /// and `trace(_:)` for every trace in the window) is correct but reads every matching trace whole.
+    /// Backends implement it with a scan of their time-ordered storage.
     func reduceSpans<Result: Sendable>(
         _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+    ) async throws -> Result
+
+    /// `reduceSpans(_:into:_:)` split over several partial results, which `merge` combines into the first: each span
+    /// still goes to exactly one of them, and each partial result starts from `initial`. A store that can read in
+    /// parallel scans parts of the window at once, one partial result each; the others reduce into one result, as
+    /// `reduceSpans(_:into:_:)` does. Partial results are merged in the order of the parts, so a deterministic
+    /// `merge` gives a deterministic result.
+    func reduceSpans<Result: Sendable>(
+        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void,
+        merge: @Sendable (inout Result, Result) throws -> Void
     ) async throws -> Result
 }
 
 extension SpanReader {
+    /// Reduces into one result, with no parallelism.
+    public func reduceSpans<Result: Sendable>(
+        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void,
+        merge: @Sendable (inout Result, Result) throws -> Void
+    ) async throws -> Result {
+        try await reduceSpans(scan, into: initial, update)
+    }
+
     /// The traces that match the query, newest first.
     public func findTraces(_ query: TraceQuery) async throws -> [Trace] {
         var traces: [Trace] = []

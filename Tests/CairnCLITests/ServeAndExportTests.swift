@@ -65,7 +65,7 @@ struct ServeAndExportTests {
 
     @Test("export says in one line what is wrong", arguments: [
         (["export", "--all", "--db", "/nonexistent/cairn.db"], Int32(2), "there is no store at /nonexistent/cairn.db"),
-        (["export", "nothex", "--db", "x.db"], Int32(64), "is not a trace id"),
+        (["export", "nothex", "--db", "x.db"], Int32(2), "is not a trace id"),
     ])
     func exportErrors(arguments: [String], status: Int32, message: String) throws {
         let output = try CairnProcess.run(arguments)

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+
+/// This folder: Tests/CairnCLITests.
+private let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+/// The shared fixture: two traces of a shop (one that fails in payments) and a queue consumer's trace, March 2026.
+private let fixture = folder.appendingPathComponent("Fixtures/shop.otlp.json").path
+/// A window that holds every span of the fixture, written as times so that the output never depends on today.
+private let window = ["--since", "2026-03-01T00:00:00Z", "--until", "2026-04-01T00:00:00Z"]
+private let okTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+private let failedTraceID = "0af7651916cd43dd8448eb211c80319c"
+
+/// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
+private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
+    try CairnProcess.run(arguments + ["--file", fixture],
+                         environment: ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"].merging(environment) { $1 })
+}
+
+/// Compares `actual` with `Expected/name` byte for byte; with `CAIRN_UPDATE_EXPECTED=1` rewrites the file instead
+/// (review the diff: the expected files are the specification of the output).
+private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let url = folder.appendingPathComponent("Expected").appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["CAIRN_UPDATE_EXPECTED"] == "1" {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(actual.utf8).write(to: url)
+        return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    guard actual != expected else { return }
+    let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
+    let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
+    let line = zip(actualLines, expectedLines).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        ?? min(actualLines.count, expectedLines.count)
+    Issue.record("""
+        the output differs from Expected/\(name) at line \(line + 1):
+          expected: \(line < expectedLines.count ? String(expectedLines[line]) : "(end of file)")
+          actual:   \(line < actualLines.count ? String(actualLines[line]) : "(end of output)")
+        run the tests with CAIRN_UPDATE_EXPECTED=1 to rewrite it, then review the diff
+        """, sourceLocation: sourceLocation)
+}
+
+@Suite("cairn breakdown, run as a process on the shop fixture")
+struct BreakdownCommandTests {
+    @Test("breaks one trace down by service, by operation and by an attribute")
+    func oneTrace() throws {
+        let output = try cairn(["breakdown", okTraceID, "--by", "payment.provider"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.isEmpty)
+        try expect(output.stdout, matches: "breakdown-trace.txt")
+    }
+
+    @Test("counts the errors of a failed trace and says its spans carry warnings")
+    func failedTrace() throws {
+        let output = try cairn(["breakdown", failedTraceID])
+        #expect(output.status == 0, "\(output.stderr)")
+        try expect(output.stdout, matches: "breakdown-trace-errors.txt")
+    }
+
+    @Test("--json prints the analyzer's breakdown JSON as is")
+    func traceJSON() throws {
+        let output = try cairn(["breakdown", okTraceID, "--json", "--by", "payment.provider"])
+        #expect(output.status == 0, "\(output.stderr)")
+        try expect(output.stdout, matches: "breakdown-trace.json")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(json["traceID"] as? String == okTraceID)
+        #expect((json["attributes"] as? [String: Any])?["payment.provider"] != nil)
+    }
+
+    @Test("breaks down every trace of a service in a window, with percentiles and error rates")
+    func serviceWindow() throws {
+        let output = try cairn(["breakdown", "--service", "checkout"] + window)
+        #expect(output.status == 0, "\(output.stderr)")
+        try expect(output.stdout, matches: "breakdown-service.txt")
+    }
+
+    @Test("--json of a window prints the analyzer's aggregate JSON as is")
+    func serviceJSON() throws {
+        let output = try cairn(["breakdown", "--service", "checkout", "--json"] + window)
+        #expect(output.status == 0, "\(output.stderr)")
+        try expect(output.stdout, matches: "breakdown-service.json")
+    }
+
+    @Test("--operation and --tag keep only the traces with such a span")
+    func filters() throws {
+        let output = try cairn(["breakdown", "--service", "checkout", "--operation", "POST /orders",
+                                "--tag", "http.response.status_code=500", "--json"] + window)
+        #expect(output.status == 0, "\(output.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(json["traceCount"] as? Int == 1)
+    }
+
+    @Test("--raw breaks down the spans as received")
+    func raw() throws {
+        let output = try cairn(["breakdown", okTraceID, "--raw", "--json"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.hasPrefix("{\"traceID\":\"\(okTraceID)\""))
+    }
+
+    @Test("says in one line what is wrong, with status 1 for nothing found and 2 for a usage error", arguments: [
+        ([String](), Int32(2), "give a trace id, or --service"),
+        (["0af7651916cd"], 2, "is not a trace id; give 32 hexadecimal digits"),
+        ([okTraceID, "--service", "checkout"], 2, "cannot go with a trace id"),
+        (["--service", "checkout", "--by", "http.route"], 2, "--by works with a trace id only"),
+        (["--service", "checkout", "--tag", "status"], 2, "--tag status is not key=value"),
+        (["--service", "checkout", "--since", "yesterday"], 2, "--since yesterday is neither a duration nor a time"),
+        (["0af7651916cd43dd8448eb211c80319d"], 1, "is not in the file"),
+        (["--service", "nope", "--since", "2026-03-01T00:00:00Z", "--until", "2026-04-01T00:00:00Z"], 1,
+         "no trace of service nope from 2026-03-01T00:00:00Z to 2026-04-01T00:00:00Z; widen --since"),
+    ])
+    func errors(arguments: [String], status: Int32, message: String) throws {
+        let output = try cairn(["breakdown"] + arguments)
+        #expect(output.status == status)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.hasPrefix("cairn: "))
+        #expect(output.stderr.contains(message), "\(output.stderr)")
+        #expect(output.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("writes no colour to a pipe, even without NO_COLOR")
+    func noColourInPipes() throws {
+        let output = try CairnProcess.run(["breakdown", okTraceID, "--file", fixture], environment: ["TERM": "xterm-256color"])
+        #expect(output.status == 0)
+        #expect(!output.stdout.contains("\u{1B}["))
+    }
+
+    @Test("--help shows examples")
+    func help() throws {
+        let output = try CairnProcess.run(["breakdown", "--help"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("Examples:"))
+        #expect(output.stdout.contains("cairn breakdown --service checkout --since 1h"))
+    }
+}

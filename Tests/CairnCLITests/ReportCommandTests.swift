@@ -1,0 +1,173 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// This folder: Tests/CairnCLITests.
+private let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+/// The shared fixture: two traces of a shop (one that fails in payments) and a queue consumer's trace, March 2026.
+private let fixture = folder.appendingPathComponent("Fixtures/shop.otlp.json").path
+/// The fixture's path as the expected file shows it, relative to the package.
+private let fixtureAsShown = "Tests/CairnCLITests/Fixtures/shop.otlp.json"
+private let okTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+private let failedTraceID = "0af7651916cd43dd8448eb211c80319c"
+private let dotInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bin/dot")
+
+/// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
+private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
+    try CairnProcess.run(arguments + ["--file", fixture],
+                         environment: ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"].merging(environment) { $1 })
+}
+
+/// Compares `actual` with `Expected/name` byte for byte; with `CAIRN_UPDATE_EXPECTED=1` rewrites the file instead
+/// (review the diff: the expected files are the specification of the output).
+private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let url = folder.appendingPathComponent("Expected").appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["CAIRN_UPDATE_EXPECTED"] == "1" {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(actual.utf8).write(to: url)
+        return
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    guard actual != expected else { return }
+    let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
+    let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
+    let line = zip(actualLines, expectedLines).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        ?? min(actualLines.count, expectedLines.count)
+    Issue.record("""
+        the output differs from Expected/\(name) at line \(line + 1):
+          expected: \(line < expectedLines.count ? String(expectedLines[line]) : "(end of file)")
+          actual:   \(line < actualLines.count ? String(actualLines[line]) : "(end of output)")
+        run the tests with CAIRN_UPDATE_EXPECTED=1 to rewrite it, then review the diff
+        """, sourceLocation: sourceLocation)
+}
+
+/// The `<svg>…</svg>` elements of a page, outermost only.
+private func svgElements(of page: String) -> [Substring] {
+    var elements: [Substring] = []
+    var rest = page[...]
+    while let start = rest.range(of: "<svg"), let end = rest.range(of: "</svg>", range: start.upperBound..<rest.endIndex) {
+        elements.append(rest[start.lowerBound..<end.upperBound])
+        rest = rest[end.upperBound...]
+    }
+    return elements
+}
+
+/// Whether `text` is well-formed XML.
+private func isWellFormedXML(_ text: some StringProtocol) -> Bool {
+    XMLParser(data: Data(text.utf8)).parse()
+}
+
+@Suite("cairn report, run as a process on the shop fixture")
+struct ReportCommandTests {
+    let scratch: URL
+
+    init() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    /// Writes the report of `traceID` and returns the page and what the command printed.
+    private func report(_ traceID: String, environment: [String: String] = [:]) throws -> (page: String, output: CairnProcess.Output) {
+        let path = scratch.appendingPathComponent("\(traceID).html").path
+        let output = try cairn(["report", traceID, "--html", path], environment: environment)
+        #expect(output.status == 0, "\(output.stderr)")
+        return (try String(contentsOfFile: path, encoding: .utf8), output)
+    }
+
+    @Test("without Graphviz, writes the page of the expected file, listing the calls in a table")
+    func withoutGraphviz() throws {
+        let (page, output) = try report(failedTraceID, environment: ["PATH": "/nonexistent"])
+        #expect(output.stdout.hasPrefix("wrote the report of trace \(failedTraceID) (7 spans; calls listed in a table, as Graphviz is not installed) to "))
+        try expect(page.replacingOccurrences(of: fixture, with: fixtureAsShown), matches: "report-errors.html")
+        #expect(page.contains("Graphviz's dot was not installed where this report was written"))
+        #expect(svgElements(of: page).count == 1)
+    }
+
+    @Test("the page is self-contained: no script, no stylesheet or image from the network")
+    func selfContained() throws {
+        for traceID in [okTraceID, failedTraceID] {
+            let (page, _) = try report(traceID)
+            for reference in ["src=\"http", "href=\"http", "src='http", "href='http", "<script", "<link", "url(", "@import"] {
+                #expect(!page.contains(reference), "\(reference)")
+            }
+        }
+    }
+
+    @Test("the page names the trace, every service and the critical path")
+    func content() throws {
+        let (page, _) = try report(okTraceID)
+        #expect(page.contains("<title>Trace \(okTraceID): frontend POST /checkout</title>"))
+        for service in ["frontend", "checkout", "payments", "inventory"] {
+            #expect(page.contains(">\(service)<"), "\(service)")
+        }
+        #expect(page.contains("critical path"))
+        #expect(page.contains("<rect class=\"cp\""))
+        #expect(page.contains("<section id=\"critical-path\">"))
+        #expect(page.contains("<caption>By operation</caption>"))
+    }
+
+    @Test("the failed spans are marked and their status messages shown")
+    func failures() throws {
+        let (page, _) = try report(failedTraceID)
+        #expect(page.contains("<g class=\"span error critical\">"))
+        #expect(page.contains("status ERROR: card network timed out"))
+    }
+
+    @Test("the page and every SVG in it are well-formed XML")
+    func wellFormed() throws {
+        for traceID in [okTraceID, failedTraceID] {
+            for environment in [[:], ["PATH": "/nonexistent"]] {
+                let (page, _) = try report(traceID, environment: environment)
+                #expect(isWellFormedXML(page))
+                let svgs = svgElements(of: page)
+                #expect(!svgs.isEmpty)
+                for svg in svgs { #expect(isWellFormedXML(svg)) }
+            }
+        }
+    }
+
+    @Test("with Graphviz, embeds the dependency graph that dot drew", .enabled(if: dotInstalled, "Graphviz is not installed"))
+    func withGraphviz() throws {
+        let (page, output) = try report(okTraceID)
+        #expect(output.stdout.contains("(12 spans; dependency graph drawn by Graphviz)"))
+        #expect(page.contains("drawn by Graphviz"))
+        let svgs = svgElements(of: page)
+        #expect(svgs.count == 2)
+        #expect(svgs.last?.contains("class=\"graph\"") == true)  // dot's SVG: <g id="graph0" class="graph">
+        #expect(svgs.last?.contains("payments") == true)
+        #expect(!page.contains("<!DOCTYPE svg"))
+    }
+
+    @Test("without --html, writes the page to standard output when that is not a terminal")
+    func standardOutput() throws {
+        let output = try cairn(["report", okTraceID], environment: ["PATH": "/nonexistent"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.hasPrefix("<!DOCTYPE html>"))
+        #expect(output.stdout.hasSuffix("</html>\n"))
+    }
+
+    @Test("says in one line what is wrong, with status 1 for nothing found and 2 for a usage error", arguments: [
+        ([String](), Int32(2), "give the id of the trace to report on"),
+        (["0af7651916cd"], 2, "is not a trace id; give 32 hexadecimal digits"),
+        (["0af7651916cd43dd8448eb211c80319d", "--html", "/tmp/never.html"], 1, "is not in the file"),
+        ([okTraceID, "--html", "/nonexistent/report.html"], 2, "cannot write /nonexistent/report.html"),
+    ])
+    func errors(arguments: [String], status: Int32, message: String) throws {
+        let output = try cairn(["report"] + arguments)
+        #expect(output.status == status)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.hasPrefix("cairn: "))
+        #expect(output.stderr.contains(message), "\(output.stderr)")
+        #expect(output.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("--help shows examples")
+    func help() throws {
+        let output = try CairnProcess.run(["report", "--help"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains("Examples:"))
+        #expect(output.stdout.contains("cairn report 4bf92f3577b34da6a3ce929d0e0e4736 --html incident-4521.html"))
+    }
+}
