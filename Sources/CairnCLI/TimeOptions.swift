@@ -11,7 +11,7 @@ import Foundation
 /// that shows how to write the value.
 struct TimeOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Only spans that start after this: a duration before now (15m, 2h, 7d) or an RFC 3339 time (default: no limit).",
+        "Only spans that start after this: a duration before now (15m, 2h, 7d) or an RFC 3339 time.",
         valueName: "time"))
     var since: String?
 

@@ -11,10 +11,11 @@ struct TracesCommand: AsyncParsableCommand {
         abstract: "Search traces, newest first.",
         discussion: """
             A trace matches when one of its spans meets every condition given (service, operation, tags, duration, \
-            errors) and starts between --since and --until, as in Jaeger's search. The table shows each trace's id, \
-            start (local time; set TZ to change it), duration, span count, number of services, spans with status \
-            ERROR, and root span (service: operation), truncated to the terminal's width. Exits with status 1 when \
-            no trace matches, 2 when an option cannot be used.
+            errors) and starts between --since and --until (with neither, at any time), as in Jaeger's search. The \
+            table shows each trace's id, start (month, day and time in local time; set TZ to change it), duration, \
+            span count, number of services (SVCS), spans with status ERROR (ERR), and root span (service: operation), \
+            truncated to the terminal's width. Exits with status 1 when no trace matches, 2 when an option cannot be \
+            used.
 
             --json writes an array of objects, newest first, with the keys traceID (32 hex digits), rootService, \
             rootOperation, start (RFC 3339, UTC, to the nanosecond), startTimeUnixNano (a string, as OTLP/JSON writes \
@@ -117,12 +118,13 @@ struct TracesCommand: AsyncParsableCommand {
     static func table(_ summaries: [Summary], terminal: Terminal, timeZone: TimeZone = .current) -> [String] {
         var table = Table(columns: [
             .init("TRACE ID"), .init("START"), .init("DURATION", alignment: .right), .init("SPANS", alignment: .right),
-            .init("SERVICES", alignment: .right), .init("ERRORS", alignment: .right),
-            .init("ROOT", truncatable: true, minimumWidth: 24),
+            .init("SVCS", alignment: .right), .init("ERR", alignment: .right),
+            .init("ROOT", truncatable: true, minimumWidth: 15),
         ])
         for summary in summaries {
             table.rows.append([
-                summary.traceID.hex, TimeOptions.format(summary.startTimeUnixNano, timeZone: timeZone),
+                // Month, day and time to the second, so that the table fits 100 columns; --json has the exact time.
+                summary.traceID.hex, String(TimeOptions.format(summary.startTimeUnixNano, timeZone: timeZone).dropFirst(5).prefix(14)),
                 formatDuration(summary.durationNanos), Waterfall.grouped(summary.spanCount),
                 String(summary.services.count), Waterfall.grouped(summary.errorCount),
                 "\(summary.rootService): \(summary.rootOperation)",

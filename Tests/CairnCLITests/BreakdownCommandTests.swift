@@ -1,10 +1,8 @@
 import Foundation
 import Testing
 
-/// This folder: Tests/CairnCLITests.
-private let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// The shared fixture: two traces of a shop (one that fails in payments) and a queue consumer's trace, March 2026.
-private let fixture = folder.appendingPathComponent("Fixtures/shop.otlp.json").path
+private let fixture = ExpectedOutput.shop
 /// A window that holds every span of the fixture, written as times so that the output never depends on today.
 private let window = ["--since", "2026-03-01T00:00:00Z", "--until", "2026-04-01T00:00:00Z"]
 private let okTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -12,31 +10,11 @@ private let failedTraceID = "0af7651916cd43dd8448eb211c80319c"
 
 /// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
 private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
-    try CairnProcess.run(arguments + ["--file", fixture],
-                         environment: ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"].merging(environment) { $1 })
+    try ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
 }
 
-/// Compares `actual` with `Expected/name` byte for byte; with `CAIRN_UPDATE_EXPECTED=1` rewrites the file instead
-/// (review the diff: the expected files are the specification of the output).
 private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let url = folder.appendingPathComponent("Expected").appendingPathComponent(name)
-    if ProcessInfo.processInfo.environment["CAIRN_UPDATE_EXPECTED"] == "1" {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(actual.utf8).write(to: url)
-        return
-    }
-    let expected = try String(contentsOf: url, encoding: .utf8)
-    guard actual != expected else { return }
-    let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
-    let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
-    let line = zip(actualLines, expectedLines).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-        ?? min(actualLines.count, expectedLines.count)
-    Issue.record("""
-        the output differs from Expected/\(name) at line \(line + 1):
-          expected: \(line < expectedLines.count ? String(expectedLines[line]) : "(end of file)")
-          actual:   \(line < actualLines.count ? String(actualLines[line]) : "(end of output)")
-        run the tests with CAIRN_UPDATE_EXPECTED=1 to rewrite it, then review the diff
-        """, sourceLocation: sourceLocation)
+    try ExpectedOutput.expect(actual, matches: name, sourceLocation: sourceLocation)
 }
 
 @Suite("cairn breakdown, run as a process on the shop fixture")

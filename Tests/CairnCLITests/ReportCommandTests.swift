@@ -4,10 +4,8 @@ import FoundationXML
 #endif
 import Testing
 
-/// This folder: Tests/CairnCLITests.
-private let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// The shared fixture: two traces of a shop (one that fails in payments) and a queue consumer's trace, March 2026.
-private let fixture = folder.appendingPathComponent("Fixtures/shop.otlp.json").path
+private let fixture = ExpectedOutput.shop
 /// The fixture's path as the expected file shows it, relative to the package.
 private let fixtureAsShown = "Tests/CairnCLITests/Fixtures/shop.otlp.json"
 private let okTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -16,31 +14,11 @@ private let dotInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bi
 
 /// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
 private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
-    try CairnProcess.run(arguments + ["--file", fixture],
-                         environment: ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"].merging(environment) { $1 })
+    try ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
 }
 
-/// Compares `actual` with `Expected/name` byte for byte; with `CAIRN_UPDATE_EXPECTED=1` rewrites the file instead
-/// (review the diff: the expected files are the specification of the output).
 private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let url = folder.appendingPathComponent("Expected").appendingPathComponent(name)
-    if ProcessInfo.processInfo.environment["CAIRN_UPDATE_EXPECTED"] == "1" {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(actual.utf8).write(to: url)
-        return
-    }
-    let expected = try String(contentsOf: url, encoding: .utf8)
-    guard actual != expected else { return }
-    let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
-    let expectedLines = expected.split(separator: "\n", omittingEmptySubsequences: false)
-    let line = zip(actualLines, expectedLines).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-        ?? min(actualLines.count, expectedLines.count)
-    Issue.record("""
-        the output differs from Expected/\(name) at line \(line + 1):
-          expected: \(line < expectedLines.count ? String(expectedLines[line]) : "(end of file)")
-          actual:   \(line < actualLines.count ? String(actualLines[line]) : "(end of output)")
-        run the tests with CAIRN_UPDATE_EXPECTED=1 to rewrite it, then review the diff
-        """, sourceLocation: sourceLocation)
+    try ExpectedOutput.expect(actual, matches: name, sourceLocation: sourceLocation)
 }
 
 /// The `<svg>…</svg>` elements of a page, outermost only.

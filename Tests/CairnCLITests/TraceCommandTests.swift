@@ -21,17 +21,17 @@ struct TraceCommandTests {
     ])
     func waterfall(arguments: [String], expected: String) throws {
         let columns = expected.hasSuffix("-60.txt") ? "60" : "100"
-        let output = try TraceOutputFiles.run(["trace", "--file", TraceOutputFiles.shop] + arguments,
+        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop] + arguments,
                                               environment: ["COLUMNS": columns])
         #expect(output.status == 0, "\(output.stderr)")
-        try TraceOutputFiles.expect(output.stdout, matches: expected)
+        try ExpectedOutput.expect(output.stdout, matches: expected)
         #expect(output.stdout.split(separator: "\n").allSatisfy { $0.count <= Int(columns)! })
     }
 
     @Test("spans whose parent never arrived are shown as roots, each with a warning under it")
     func orphans() throws {
         // The shop fixture without the checkout service's server span of the failed trace.
-        let data = try Data(contentsOf: URL(fileURLWithPath: TraceOutputFiles.shop))
+        let data = try Data(contentsOf: URL(fileURLWithPath: ExpectedOutput.shop))
         var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var resourceSpans = try #require(json["resourceSpans"] as? [[String: Any]])
         for resource in resourceSpans.indices {
@@ -47,14 +47,14 @@ struct TraceCommandTests {
         try JSONSerialization.data(withJSONObject: json).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let output = try TraceOutputFiles.run(["trace", "--file", file.path, Self.failed])
+        let output = try ExpectedOutput.run(["trace", "--file", file.path, Self.failed])
         #expect(output.status == 0, "\(output.stderr)")
-        try TraceOutputFiles.expect(output.stdout, matches: "trace-failed-orphans.txt")
+        try ExpectedOutput.expect(output.stdout, matches: "trace-failed-orphans.txt")
     }
 
     @Test("--json writes Jaeger's trace JSON, adjusted unless --raw")
     func jaegerJSON() throws {
-        let output = try TraceOutputFiles.run(["trace", "--file", TraceOutputFiles.shop, Self.failed, "--json"])
+        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.failed, "--json"])
         #expect(output.status == 0, "\(output.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         let traces = try #require(json["data"] as? [[String: Any]])
@@ -64,13 +64,13 @@ struct TraceCommandTests {
         // The payments host's clock runs behind: the adjusted trace says so under the moved span.
         #expect(spans.contains { ($0["warnings"] as? [String])?.first?.hasPrefix("clock skew: moved") == true })
 
-        let raw = try TraceOutputFiles.run(["trace", "--file", TraceOutputFiles.shop, Self.failed, "--json", "--raw"])
+        let raw = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.failed, "--json", "--raw"])
         #expect(!raw.stdout.contains("clock skew"))
     }
 
     @Test("--otlp writes the trace's spans as OTLP/JSON that reads back")
     func otlp() throws {
-        let output = try TraceOutputFiles.run(["trace", "--file", TraceOutputFiles.shop, Self.checkout, "--otlp", "--raw"])
+        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.checkout, "--otlp", "--raw"])
         #expect(output.status == 0, "\(output.stderr)")
         let spans = try OTLPJSON.decodeSpans(Array(output.stdout.utf8)).spans
         #expect(spans.count == 12)
@@ -87,7 +87,7 @@ struct TraceCommandTests {
         try Data(OTLPJSON.encodeRequest(spans)).write(to: file)
         let id = spans[0].traceID.hex
 
-        let folded = try TraceOutputFiles.run(["trace", "--file", file.path, id])
+        let folded = try ExpectedOutput.run(["trace", "--file", file.path, id])
         #expect(folded.status == 0, "\(folded.stderr)")
         let lines = folded.stdout.split(separator: "\n")
         #expect(lines.count < 400)
@@ -97,11 +97,11 @@ struct TraceCommandTests {
         #expect(lines.last == "--depth N shows N levels, --all every span.")
         #expect(lines.allSatisfy { $0.count <= 100 })
 
-        let shallow = try TraceOutputFiles.run(["trace", "--file", file.path, id, "--depth", "1"])
+        let shallow = try ExpectedOutput.run(["trace", "--file", file.path, id, "--depth", "1"])
         #expect(shallow.status == 0)
         #expect(shallow.stdout.split(separator: "\n").count < 60)
 
-        let all = try TraceOutputFiles.run(["trace", "--file", file.path, id, "--all"])
+        let all = try ExpectedOutput.run(["trace", "--file", file.path, id, "--all"])
         #expect(all.status == 0)
         #expect(all.stdout.split(separator: "\n").count > 10_000)
         #expect(!all.stdout.contains("spans folded"))
@@ -109,10 +109,10 @@ struct TraceCommandTests {
 
     @Test("a trace that is not there exits 1, with one line that says what to do")
     func notFound() throws {
-        let output = try TraceOutputFiles.run(["trace", "--file", TraceOutputFiles.shop, String(repeating: "ab", count: 16)])
+        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, String(repeating: "ab", count: 16)])
         #expect(output.status == 1)
         #expect(output.stdout.isEmpty)
-        #expect(output.stderr == "cairn: trace abababababababababababababababab is not in the file \(TraceOutputFiles.shop); list the traces there with `cairn traces`\n")
+        #expect(output.stderr == "cairn: trace abababababababababababababababab is not in the file \(ExpectedOutput.shop); list the traces there with `cairn traces`\n")
     }
 
     @Test("what cannot be used exits 2 with one line", arguments: [
@@ -123,7 +123,7 @@ struct TraceCommandTests {
         ([checkout, "--depth=-1"], "--depth -1 is negative"),
     ])
     func usageErrors(arguments: [String], message: String) throws {
-        let output = try TraceOutputFiles.run(["trace", "--file", TraceOutputFiles.shop] + arguments)
+        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop] + arguments)
         #expect(output.status == 2)
         #expect(output.stderr.contains(message), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1)
@@ -131,20 +131,20 @@ struct TraceCommandTests {
 
     @Test("colour goes to a terminal only: services and bars coloured there, plain text in a pipe")
     func colour() throws {
-        let arguments = ["trace", "--file", TraceOutputFiles.shop, Self.failed]
+        let arguments = ["trace", "--file", ExpectedOutput.shop, Self.failed]
         let base: [String: String?] = ["COLUMNS": "100", "TZ": "UTC", "TERM": "xterm-256color", "NO_COLOR": nil]
-        let piped = try TraceOutputFiles.runWith(arguments, environment: base, terminal: false)
+        let piped = try ExpectedOutput.runWith(arguments, environment: base, terminal: false)
         #expect(piped.contains("━"))
-        #expect(!TraceOutputFiles.hasEscapes(piped))
-        let onTerminal = try TraceOutputFiles.runWith(arguments, environment: base, terminal: true)
-        #expect(TraceOutputFiles.hasEscapes(onTerminal))
+        #expect(!ExpectedOutput.hasEscapes(piped))
+        let onTerminal = try ExpectedOutput.runWith(arguments, environment: base, terminal: true)
+        #expect(ExpectedOutput.hasEscapes(onTerminal))
         #expect(onTerminal.contains("█"))
         #expect(onTerminal.contains("\u{1B}[31m✗"))
     }
 
     @Test("--help shows examples")
     func help() throws {
-        let output = try TraceOutputFiles.run(["trace", "--help"])
+        let output = try ExpectedOutput.run(["trace", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stdout.contains("--depth 2"))
