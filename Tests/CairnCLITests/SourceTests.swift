@@ -47,6 +47,28 @@ struct SourceTests {
         #expect(absent.stderr == "cairn: trace \(String(repeating: "ab", count: 16)) is not in the collector at \(url)/; list the traces there with `cairn traces`\n")
     }
 
+    @Test("every analysis command prints the same through --server as on the files the collector was fed")
+    func analysesAgreeAcrossSources() async throws {
+        let server = try CairnProcess.Server(db: folder.appendingPathComponent("analyses.db").path)
+        defer { _ = server.signal(SIGTERM) }
+        let url = "http://127.0.0.1:\(server.port)"
+        #expect(try CairnProcess.run(["import", "--server", url, ShopFixture.protobuf]).status == 0)
+        let window = ["--since", "2026-03-01T00:00:00Z", "--until", "2026-04-01T00:00:00Z"]
+        let commands: [[String]] = [
+            ["traces"] + window, ["traces", "--service", "payments", "--errors"] + window,
+            ["trace", "0af7651916cd43dd8448eb211c80319c", "--attrs"], ["trace", "4bf92f3577b34da6a3ce929d0e0e4736", "--json"],
+            ["breakdown", "4bf92f3577b34da6a3ce929d0e0e4736"], ["breakdown", "--service", "checkout"] + window,
+            ["deps", "--format", "json"] + window, ["deps", "--service", "payments"] + window,
+        ]
+        let environment = ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"]
+        for command in commands {
+            let fromFile = try CairnProcess.run(command + ["--file", ShopFixture.protobuf], environment: environment)
+            let fromServer = try CairnProcess.run(command + ["--server", url], environment: environment)
+            #expect(fromFile.status == 0, "\(command): \(fromFile.stderr)")
+            #expect(fromServer.stdout == fromFile.stdout, "\(command)")
+        }
+    }
+
     @Test("a collector that cannot be reached is one line that says how to start one, status 2")
     func unreachable() throws {
         let output = try CairnProcess.run(["export", "--all", "--server", "http://127.0.0.1:9"])
