@@ -87,11 +87,7 @@ struct BreakdownCommandTests {
     ])
     func errors(arguments: [String], status: Int32, message: String) throws {
         let output = try cairn(["breakdown"] + arguments)
-        #expect(output.status == status)
-        #expect(output.stdout.isEmpty)
-        #expect(output.stderr.hasPrefix("cairn: "))
-        #expect(output.stderr.contains(message), "\(output.stderr)")
-        #expect(output.stderr.split(separator: "\n").count == 1)
+        ExpectedOutput.expectOneLineError(output, status: status, containing: message)
     }
 
     @Test("writes no colour to a pipe, even without NO_COLOR")

@@ -38,6 +38,19 @@ enum ExpectedOutput {
         }
     }
 
+    /// Checks that a run failed as a user-facing error should: with `status`, nothing on standard output, and one
+    /// line on standard error that starts with `cairn: ` and holds `message`.
+    static func expectOneLineError(
+        _ output: CairnProcess.Output, status: Int32, containing message: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(output.status == status, "\(output.stderr)", sourceLocation: sourceLocation)
+        #expect(output.stdout.isEmpty, sourceLocation: sourceLocation)
+        #expect(output.stderr.hasPrefix("cairn: "), "\(output.stderr)", sourceLocation: sourceLocation)
+        #expect(output.stderr.contains(message), "\(output.stderr)", sourceLocation: sourceLocation)
+        #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)", sourceLocation: sourceLocation)
+    }
+
     /// Whether `text` holds an ANSI escape sequence.
     static func hasEscapes(_ text: String) -> Bool { text.contains("\u{1B}[") }
 
