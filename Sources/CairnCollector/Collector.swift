@@ -45,6 +45,7 @@ public struct Collector: Sendable {
         }
         OTLPReceiver(queue: queue, configuration: configuration).addRoutes(to: router)
         QueryAPI(reader: store, maxTracesPerSearch: configuration.maxTracesPerSearch).addRoutes(to: router)
+        HealthCheck(writer: store, queue: queue, configuration: configuration).addRoutes(to: router)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(

@@ -27,6 +27,8 @@ public final class IngestQueue: Service, Sendable {
         var queuedSpans = 0
         var queuedBytes = 0
         var accepting = true
+        /// Why the last commit failed; nil once a commit succeeds.
+        var lastCommitError: String?
         /// The run loop, when it waits for work.
         var runner: CheckedContinuation<Void, Never>?
         /// Tasks waiting for a condition on the queue (`waitUntil`).
@@ -77,6 +79,26 @@ public final class IngestQueue: Service, Sendable {
     /// Spans accepted and not yet committed.
     public var queuedSpans: Int {
         state.withLock { $0.queuedSpans }
+    }
+
+    /// What health checks read of the queue.
+    public struct Status: Sendable {
+        /// Whether the queue accepts batches; false once shutdown has begun.
+        public var accepting: Bool
+        /// Spans accepted and not yet committed.
+        public var queuedSpans: Int
+        /// Bytes of the batches accepted and not yet committed.
+        public var queuedBytes: Int
+        /// Why the last commit failed; nil when it succeeded, or before any.
+        public var lastCommitError: String?
+    }
+
+    /// The queue's status now.
+    public var status: Status {
+        state.withLock {
+            Status(accepting: $0.accepting, queuedSpans: $0.queuedSpans, queuedBytes: $0.queuedBytes,
+                   lastCommitError: $0.lastCommitError)
+        }
     }
 
     /// What tests observe of the queue.
@@ -206,6 +228,11 @@ public final class IngestQueue: Service, Sendable {
             result = .failure(.storeFailed(String(describing: error)))
         }
         let observers = state.withLock { state in
+            if case .failure(.storeFailed(let message)) = result {
+                state.lastCommitError = message
+            } else {
+                state.lastCommitError = nil
+            }
             state.queuedSpans -= pending.reduce(0) { $0 + $1.spans }
             state.queuedBytes -= pending.reduce(0) { $0 + $1.bytes }
             return state.takeSatisfiedObservers()

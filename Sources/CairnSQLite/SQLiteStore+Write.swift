@@ -3,6 +3,20 @@ import GRDB
 import Synchronization
 
 extension SQLiteStore {
+    /// Takes the write lock and lets it go at once (`BEGIN IMMEDIATE`, then `ROLLBACK`) on the writer connection, so
+    /// it waits for a commit in progress, and for another process's lock up to the busy timeout.
+    public func checkWritable() async throws {
+        do {
+            try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(sql: "ROLLBACK")
+            }
+        } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_READONLY { throw SQLiteStoreError.notWritable(path: path) }
+            throw SQLiteStoreError.writeBlocked(path: path, reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
     /// Stores the spans of all the batches as one block, in one transaction; when it returns, the spans are
     /// committed and visible to every reader.
     ///

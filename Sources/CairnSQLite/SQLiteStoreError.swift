@@ -6,6 +6,8 @@ public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// The file or its directory is read-only.
     case notWritable(path: String)
+    /// A write cannot start now: another process holds the write lock, or the file system refuses.
+    case writeBlocked(path: String, reason: String)
     /// The file exists but is not a SQLite database.
     case notADatabase(path: String)
     /// The file is a SQLite database of another application.
@@ -22,6 +24,8 @@ public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
             "cannot open or create the store at \(path) (\(reason)); check that its directory exists and is writable by this user."
         case let .notWritable(path):
             "the store at \(path) is read-only; make the file and its directory writable by this user, or choose another file."
+        case let .writeBlocked(path, reason):
+            "the store at \(path) cannot take its write lock (\(reason)); stop any other process that writes to it, and check the disk and the file system."
         case let .notADatabase(path):
             "\(path) is not a SQLite database; choose another file, or move this one away so that a new store is created there."
         case let .notACairnStore(path):

@@ -37,6 +37,9 @@ public final class InMemoryStore: SpanWriter, SpanReader {
         }
     }
 
+    /// Memory is always writable.
+    public func checkWritable() async throws {}
+
     /// Every stored span of the trace, in the order written, or nil when none is stored.
     public func trace(_ id: TraceID) async throws -> Trace? {
         state.withLock { state in

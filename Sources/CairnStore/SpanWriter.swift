@@ -13,4 +13,8 @@ public import CairnModel
 public protocol SpanWriter: Sendable {
     /// Stores the spans of all the batches in one transaction; durable when it returns.
     func write(_ batches: [SpanBatch]) async throws
+
+    /// Returns when a write could start now, and throws an error that says why not otherwise (the store is
+    /// read-only, or another process holds its write lock). Changes nothing; health checks call it.
+    func checkWritable() async throws
 }

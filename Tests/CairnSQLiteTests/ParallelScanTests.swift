@@ -49,3 +49,29 @@ final class PartCounter: Sendable {
 }
 
 import Synchronization
+
+@Suite("SQLiteStore: checkWritable")
+struct CheckWritableTests {
+    @Test("a store whose write lock another connection holds says so in one sentence, and is writable once it is let go")
+    func lockedByAnother() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("cairn.db")
+        let store = try SQLiteStore(path: path, configuration: .init(busyTimeout: .milliseconds(50)))
+        try await store.checkWritable()
+
+        var holder = Configuration()
+        holder.allowsUnsafeTransactions = true  // the lock is held across accesses on purpose
+        let other = try DatabaseQueue(path: path, configuration: holder)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        await #expect {
+            try await store.checkWritable()
+        } throws: { error in
+            "\(error)".hasPrefix("the store at \(path) cannot take its write lock (")
+                && "\(error)".hasSuffix("stop any other process that writes to it, and check the disk and the file system.")
+        }
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+        try await store.checkWritable()
+    }
+}
+
+import GRDB

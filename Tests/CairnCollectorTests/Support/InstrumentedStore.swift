@@ -55,6 +55,12 @@ final class InstrumentedStore: SpanWriter, SpanReader {
         }
     }
 
+    /// Unwritable while injected failures are left.
+    func checkWritable() async throws {
+        if state.withLock({ $0.failuresLeft > 0 }) { throw InjectedFailure() }
+        try await store.checkWritable()
+    }
+
     func write(_ batches: [SpanBatch]) async throws {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let wakeUps: [CheckedContinuation<Void, Never>] = state.withLock { state in
