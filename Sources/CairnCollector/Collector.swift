@@ -44,7 +44,10 @@ public struct Collector: Sendable {
             "Cairn collector: send OpenTelemetry traces with OTLP/HTTP to POST /v1/traces (application/x-protobuf or application/json); read them with Jaeger's HTTP API under /api (GET /api/services, /api/traces?service=...).\n"
         }
         OTLPReceiver(queue: queue, configuration: configuration).addRoutes(to: router)
-        QueryAPI(reader: store, maxTracesPerSearch: configuration.maxTracesPerSearch).addRoutes(to: router)
+        QueryAPI(
+            reader: store, maxTracesPerSearch: configuration.maxTracesPerSearch,
+            maxSpansPerScan: configuration.maxSpansPerScan
+        ).addRoutes(to: router)
         HealthCheck(writer: store, queue: queue, configuration: configuration).addRoutes(to: router)
         return Application(
             router: router,

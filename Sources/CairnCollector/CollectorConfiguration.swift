@@ -26,6 +26,10 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// The largest `limit` a trace search of the query API accepts (`GET /api/traces`). Default 1,500, the largest
     /// the Jaeger UI asks for.
     public var maxTracesPerSearch: Int
+    /// The most spans `GET /api/spans` answers at once (what `cairn --server` reads for a window); a window that
+    /// holds more is refused with 413 and asked to be shorter, so that no request makes the collector hold more.
+    /// Default 1,000,000.
+    public var maxSpansPerScan: Int
 
     /// A configuration with the documented defaults, changed where arguments are given.
     public init(
@@ -37,7 +41,8 @@ public struct CollectorConfiguration: Sendable, Hashable {
         maxBatchesPerCommit: Int = 256,
         maxSpansPerCommit: Int = 16_384,
         retryAfterSeconds: Int = 1,
-        maxTracesPerSearch: Int = 1_500
+        maxTracesPerSearch: Int = 1_500,
+        maxSpansPerScan: Int = 1_000_000
     ) {
         self.host = host
         self.port = port
@@ -48,5 +53,6 @@ public struct CollectorConfiguration: Sendable, Hashable {
         self.maxSpansPerCommit = maxSpansPerCommit
         self.retryAfterSeconds = retryAfterSeconds
         self.maxTracesPerSearch = maxTracesPerSearch
+        self.maxSpansPerScan = maxSpansPerScan
     }
 }

@@ -80,7 +80,13 @@ extension QueryAPI {
     /// or keys separated by commas. `events` and `links` are `true` to keep them.
     func spans(_ parameters: Parameters, uri: URI) async throws -> Reply {
         let scan = try spanScan(parameters, uri: uri)
-        let spans = try await reader.reduceSpans(scan, into: [Span]()) { spans, span in spans.append(span) }
+        let limit = maxSpansPerScan
+        let spans = try await reader.reduceSpans(scan, into: [Span]()) { spans, span in
+            guard spans.count < limit else {
+                throw Failure(status: .contentTooLarge, message: "the window holds more than \(limit) spans, the most one answer holds; ask for a shorter window")
+            }
+            spans.append(span)
+        }
         return Reply(OTLPProtobuf.encodeRequest(spans), contentType: Self.protobufMediaType)
     }
 

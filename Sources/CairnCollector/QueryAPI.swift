@@ -31,6 +31,8 @@ public struct QueryAPI: Sendable {
     public let assembler: TraceAssembler
     /// The largest `limit` a trace search accepts.
     public let maxTracesPerSearch: Int
+    /// The most spans `GET /api/spans` answers at once.
+    public let maxSpansPerScan: Int
     /// The time now, in Unix nanoseconds: the default end of time ranges.
     let now: @Sendable () -> UInt64
 
@@ -38,14 +40,17 @@ public struct QueryAPI: Sendable {
     /// - Parameters:
     ///   - assembler: assembles and adjusts traces; the standard adjusters by default.
     ///   - maxTracesPerSearch: the largest `limit` a trace search accepts; 1,500 by default, the Jaeger UI's largest.
+    ///   - maxSpansPerScan: the most spans `GET /api/spans` answers at once; 1,000,000 by default.
     ///   - now: the time now, in Unix nanoseconds; the system's clock by default.
     public init(
         reader: any SpanReader, assembler: TraceAssembler = TraceAssembler(), maxTracesPerSearch: Int = 1_500,
+        maxSpansPerScan: Int = 1_000_000,
         now: @escaping @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970) * 1e9) }
     ) {
         self.reader = reader
         self.assembler = assembler
         self.maxTracesPerSearch = maxTracesPerSearch
+        self.maxSpansPerScan = maxSpansPerScan
         self.now = now
     }
 

@@ -127,6 +127,21 @@ struct QueryAPISpansTests {
         }
     }
 
+    @Test("a window that holds more spans than one answer may is refused with 413, and a shorter one is answered")
+    func spansBound() async throws {
+        let spans = QueryFixture.paymentTrace() + QueryFixture.skewedTrace()
+        let collector = Collector(store: InMemoryStore(), configuration: CollectorConfiguration(maxSpansPerScan: spans.count - 1))
+        try await collector.application().test(.router) { client in
+            try #require(try await client.export(OTLPProtobuf.encodeRequest(spans)).status == .ok)
+            let everything = try await client.get("/api/spans?startNanos=0&endNanos=\(UInt64.max)")
+            #expect(everything.status == .contentTooLarge)
+            #expect(try errorMessage(everything) == "the window holds more than \(spans.count - 1) spans, the most one answer holds; ask for a shorter window")
+            let first = try #require(spans.map(\.startTimeUnixNano).min())
+            let short = try await client.get("/api/spans?startNanos=\(first)&endNanos=\(first + 1)")
+            #expect(short.status == .ok)
+        }
+    }
+
     @Test("a window of spans needs both ends, in order")
     func spansErrors() async throws {
         try await withFixtures(.memory) { client, _ in
