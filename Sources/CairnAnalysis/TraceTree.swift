@@ -83,6 +83,13 @@ public struct TraceTree: Sendable {
         return order
     }
 
+    /// The services of the trace in the order they first appear depth first (roots first): a stable order to list
+    /// them in, and to give them colours by.
+    public var services: [String] {
+        var seen: Set<String> = []
+        return depthFirst().lazy.map { nodes[$0.index].span.serviceName }.filter { seen.insert($0).inserted }
+    }
+
     /// Sorts the nodes and recomputes parents, children, orphans and roots from the spans' ids. Adjusters that
     /// remove spans or change their times call it again; it keeps every node's warnings.
     mutating func link() {

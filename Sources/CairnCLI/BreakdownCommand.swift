@@ -168,11 +168,11 @@ struct BreakdownCommand: AsyncParsableCommand {
             }
             conditions.attributes[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
         }
-        let window = try Self.window(time, defaultSince: Self.defaultSince)
+        let window = try time.window(defaultSince: Self.defaultSince)
         let reader = try await source.open()
         let assembler = raw ? TraceAssembler(adjusters: []) : TraceAssembler()
         let breakdown = try await reader.aggregateBreakdown(window, conditions: conditions, assembler: assembler)
-        let period = Self.describe(time, defaultSince: Self.defaultSince)
+        let period = time.describe(defaultSince: Self.defaultSince)
         guard breakdown.traceCount > 0 else {
             let what = service.map { "no trace of service \($0)" } ?? "no trace"
             let filtered = operation != nil || !tags.isEmpty ? " with that --operation and --tag" : ""
@@ -209,33 +209,6 @@ struct BreakdownCommand: AsyncParsableCommand {
 
     /// How far `--since` reaches back by default, as the query API's breakdown.
     static let defaultSince = "1h"
-
-    /// The window of span starts that `--since` and `--until` give, lower bound inclusive, upper bound exclusive:
-    /// without `--since`, `defaultSince` (a duration) before the end; without `--until`, up to now.
-    static func window(_ time: TimeOptions, defaultSince: String) throws -> Range<UInt64> {
-        let now = TimeOptions.now()
-        let (start, end) = try time.range(now: now)
-        let last = end ?? now
-        let first = try start ?? last - min(TimeOptions.parseDuration(defaultSince, option: "--since"), last)
-        guard first <= last else {
-            throw CLIError("--since \(defaultSince) reaches back before --until \(time.until ?? ""); give a --since earlier than --until", exitCode: 2)
-        }
-        return first..<(last == .max ? last : last + 1)
-    }
-
-    /// The window in words for messages: `in the last 1h`, `since 2026-03-12T09:00:00Z`, `from 2h ago to 1h ago`.
-    static func describe(_ time: TimeOptions, defaultSince: String) -> String {
-        func phrase(_ text: String) -> String {
-            QueryAPI.parseGoDuration(text, allowDays: true) != nil ? "\(text) ago" : text
-        }
-        switch (time.since, time.until) {
-        case (nil, nil): return "in the last \(defaultSince)"
-        case (let since?, nil):
-            return QueryAPI.parseGoDuration(since, allowDays: true) != nil ? "in the last \(since)" : "since \(since)"
-        case (nil, let until?): return "in the \(defaultSince) before \(phrase(until))"
-        case (let since?, let until?): return "from \(phrase(since)) to \(phrase(until))"
-        }
-    }
 
     // MARK: - Tables, shared with the HTML report
 

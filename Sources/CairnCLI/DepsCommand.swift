@@ -86,10 +86,10 @@ struct DepsCommand: AsyncParsableCommand {
             // Before reading any span: a missing Graphviz is known at once.
             drawing = (try Graphviz.require(), renderFormat)
         }
-        let window = try BreakdownCommand.window(time, defaultSince: Self.defaultSince)
+        let window = try time.window(defaultSince: Self.defaultSince)
         let reader = try await source.open()
         var graph = try await reader.dependencyGraph(window)
-        let period = BreakdownCommand.describe(time, defaultSince: Self.defaultSince)
+        let period = time.describe(defaultSince: Self.defaultSince)
         if let service {
             graph = graph.focused(on: service)
             guard !graph.edges.isEmpty else {

@@ -43,7 +43,7 @@ struct HTMLReport {
             <body>
 
             """
-        let services = serviceOrder()
+        let services = breakdown.tree.services
         html += header(services)
         html += "<section id=\"waterfall\">\n<h2>Waterfall</h2>\n"
         html += legend(services)
@@ -104,16 +104,6 @@ struct HTMLReport {
     }
 
     // MARK: - Waterfall
-
-    /// The services in the order they first appear, depth first: the order that picks their colours.
-    private func serviceOrder() -> [String] {
-        var seen: Set<String> = []
-        var names: [String] = []
-        for (index, _) in breakdown.tree.depthFirst() where seen.insert(breakdown.tree.nodes[index].span.serviceName).inserted {
-            names.append(breakdown.tree.nodes[index].span.serviceName)
-        }
-        return names
-    }
 
     /// The colours of services, the same hues as the terminal's palette (`Terminal.Style.service`).
     static let palette = ["#0087ff", "#ff8700", "#00af5f", "#d75fd7", "#d7af00", "#00afaf", "#875fff", "#d75f00"]

@@ -1,4 +1,4 @@
-import CZlib
+import CairnCollector
 import CairnModel
 import CairnOTLP
 import Foundation
@@ -55,7 +55,11 @@ struct OTLPFile {
         }
         var bytes = [UInt8](data)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
-            bytes = try Self.gunzip(bytes, path: path)
+            do {
+                bytes = try bytes.withUnsafeBytes { try GzipInflater.inflate($0, limit: .max) }
+            } catch GzipInflater.Failure.invalid(let message) {
+                throw CLIError("file \(path) cannot be inflated: \(message)", exitCode: 2)
+            }
         }
         content = bytes
         (format, parts) = try Self.split(bytes, path: path)
@@ -172,45 +176,5 @@ struct OTLPFile {
         var reason = "\(error)"
         while reason.hasSuffix(".") { reason.removeLast() }
         return "\(place) is not \(what): \(reason); \(fix)"
-    }
-
-    // MARK: - gzip
-
-    /// Inflates gzip content (RFC 1952), concatenated members included.
-    private static func gunzip(_ input: [UInt8], path: String) throws -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw CLIError("cannot inflate file \(path): zlib did not start; decompress it with gunzip first", exitCode: 2)
-        }
-        defer { inflateEnd(&stream) }
-        let chunkSize = 256 * 1024
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count * 4)
-        let chunk = UnsafeMutablePointer<Bytef>.allocate(capacity: chunkSize)
-        defer { chunk.deallocate() }
-        let truncated = CLIError("file \(path) is a truncated gzip file; give the whole file", exitCode: 2)
-        return try input.withUnsafeBufferPointer { buffer in
-            stream.next_in = UnsafeMutablePointer(mutating: buffer.baseAddress)
-            stream.avail_in = uInt(buffer.count)
-            while true {
-                stream.next_out = chunk
-                stream.avail_out = uInt(chunkSize)
-                let status = inflate(&stream, Z_NO_FLUSH)
-                output.append(contentsOf: UnsafeBufferPointer(start: chunk, count: chunkSize - Int(stream.avail_out)))
-                switch status {
-                case Z_STREAM_END:
-                    if stream.avail_in == 0 { return output }
-                    guard inflateReset(&stream) == Z_OK else { throw truncated }
-                case Z_OK:
-                    if stream.avail_in == 0 && stream.avail_out != 0 { throw truncated }
-                case Z_BUF_ERROR:
-                    throw truncated
-                default:
-                    let detail = stream.msg.map { String(cString: $0) } ?? "corrupt data"
-                    throw CLIError("file \(path) is not valid gzip (\(detail)); give an uncompressed or a whole gzip file",
-                                   exitCode: 2)
-                }
-            }
-        }
     }
 }

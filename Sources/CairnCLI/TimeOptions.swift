@@ -31,6 +31,33 @@ struct TimeOptions: ParsableArguments {
         return (start, end)
     }
 
+    /// The window of span starts that `--since` and `--until` give, lower bound inclusive, upper bound exclusive:
+    /// without `--since`, `defaultSince` (a duration) before the end; without `--until`, up to now.
+    func window(defaultSince: String) throws -> Range<UInt64> {
+        let now = TimeOptions.now()
+        let (start, end) = try range(now: now)
+        let last = end ?? now
+        let first = try start ?? last - min(TimeOptions.parseDuration(defaultSince, option: "--since"), last)
+        guard first <= last else {
+            throw CLIError("--since \(defaultSince) reaches back before --until \(until ?? ""); give a --since earlier than --until", exitCode: 2)
+        }
+        return first..<(last == .max ? last : last + 1)
+    }
+
+    /// The window in words for messages: `in the last 1h`, `since 2026-03-12T09:00:00Z`, `from 2h ago to 1h ago`.
+    func describe(defaultSince: String) -> String {
+        func phrase(_ text: String) -> String {
+            QueryAPI.parseGoDuration(text, allowDays: true) != nil ? "\(text) ago" : text
+        }
+        switch (since, until) {
+        case (nil, nil): return "in the last \(defaultSince)"
+        case (let since?, nil):
+            return QueryAPI.parseGoDuration(since, allowDays: true) != nil ? "in the last \(since)" : "since \(since)"
+        case (nil, let until?): return "in the \(defaultSince) before \(phrase(until))"
+        case (let since?, let until?): return "from \(phrase(since)) to \(phrase(until))"
+        }
+    }
+
     /// Now, in Unix nanoseconds.
     static func now() -> UInt64 {
         UInt64(max(0, Date().timeIntervalSince1970 * 1e9))

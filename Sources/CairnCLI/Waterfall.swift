@@ -103,15 +103,8 @@ struct Waterfall {
     func lines() -> [String] {
         guard !tree.nodes.isEmpty else { return ["Trace \(tree.traceID) has no spans."] }
         let order = tree.depthFirst()
-        var serviceColor: [String: Int] = [:]
-        var services: [String] = []
-        for (index, _) in order {
-            let service = tree.nodes[index].span.serviceName
-            if serviceColor[service] == nil {
-                serviceColor[service] = services.count
-                services.append(service)
-            }
-        }
+        let services = tree.services
+        let serviceColor = Dictionary(uniqueKeysWithValues: services.enumerated().map { ($1, $0) })
         let critical = CriticalPath(tree)
         let criticalNanos = critical.nanosByNode(count: tree.nodes.count)
         let selection = select(order, criticalNanos: criticalNanos)

@@ -1,12 +1,12 @@
 import CZlib
 
-/// Inflates gzip request bodies with zlib, never producing more than a limit: a gzip bomb is stopped as soon as its
-/// output passes the limit, having allocated at most the limit and one chunk.
+/// Inflates gzip data (request bodies, and the files the CLI reads) with zlib, never producing more than a limit: a
+/// gzip bomb is stopped as soon as its output passes the limit, having allocated at most the limit and one chunk.
 ///
 /// Implements `Content-Encoding: gzip` of [OTLP/HTTP](https://opentelemetry.io/docs/specs/otlp/#otlphttp-request)
 /// ([RFC 1952](https://www.rfc-editor.org/rfc/rfc1952)); concatenated gzip members are inflated one after another.
-enum GzipInflater {
-    enum Failure: Error, Equatable {
+public enum GzipInflater {
+    public enum Failure: Error, Equatable {
         /// The output would exceed the limit.
         case tooLarge
         /// The input is not valid gzip; the message says how, in words for a client.
@@ -16,9 +16,9 @@ enum GzipInflater {
     private static let chunkSize = 64 * 1024
 
     /// The inflated bytes of `input`, at most `limit` of them.
-    static func inflate(_ input: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
+    public static func inflate(_ input: UnsafeRawBufferPointer, limit: Int) throws(Failure) -> [UInt8] {
         guard let inputBase = input.baseAddress, input.count > 0 else {
-            throw .invalid("the body is declared gzip but is empty")
+            throw .invalid("the gzip data is empty")
         }
         var stream = z_stream()
         let initialized = inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
@@ -47,18 +47,18 @@ enum GzipInflater {
             case Z_OK:
                 if stream.avail_in == 0 && stream.avail_out != 0 {
                     // zlib consumed everything and produced all it could, yet the stream has not ended.
-                    throw .invalid("the gzip body ends before its end-of-stream marker; send the whole body")
+                    throw .invalid("the gzip data ends before its end-of-stream marker; give all of it")
                 }
             case Z_BUF_ERROR:
                 // No progress was possible: the input ended before the gzip stream did.
-                throw .invalid("the gzip body ends before its end-of-stream marker; send the whole body")
+                throw .invalid("the gzip data ends before its end-of-stream marker; give all of it")
             case Z_DATA_ERROR:
                 let detail = stream.msg.map { String(cString: $0) } ?? "corrupt data"
-                throw .invalid("the body is not valid gzip (\(detail)); compress it with gzip or send it uncompressed")
+                throw .invalid("the data is not valid gzip (\(detail)); compress it with gzip, or give it uncompressed")
             case Z_MEM_ERROR:
-                throw .invalid("zlib ran out of memory inflating the body; send it uncompressed")
+                throw .invalid("zlib ran out of memory inflating the data; give it uncompressed")
             default:
-                throw .invalid("the body is not valid gzip (zlib error \(status)); compress it with gzip or send it uncompressed")
+                throw .invalid("the data is not valid gzip (zlib error \(status)); compress it with gzip, or give it uncompressed")
             }
         }
     }
