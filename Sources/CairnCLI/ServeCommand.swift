@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCollector
 import CairnSQLite
 import Foundation
+import Logging
 
 /// `cairn serve`: runs the collector, receiving OTLP/HTTP on `/v1/traces` into a SQLite store, until SIGTERM or
 /// SIGINT.
@@ -10,9 +11,12 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the collector: receive OTLP/HTTP traces and store them in SQLite.",
         discussion: """
-            Listens for OTLP/HTTP (protobuf or JSON, plain or gzip) on POST /v1/traces. Flags win over the \
-            environment variables CAIRN_HOST, CAIRN_PORT and CAIRN_DB. SIGTERM or SIGINT stops intake, commits \
-            every accepted span, and exits with status 0.
+            Listens for OTLP/HTTP (protobuf or JSON, plain or gzip) on POST /v1/traces, and serves the query API \
+            (/api), health checks (/health/live, /health/ready) and Prometheus metrics (/metrics) on the same port. \
+            Logs JSON lines on standard output. Flags win over the environment variables CAIRN_HOST, CAIRN_PORT, \
+            CAIRN_DB, LOG_LEVEL, CAIRN_TLS_CERT and CAIRN_TLS_KEY; the tokens come from files or from \
+            CAIRN_INGEST_TOKEN and CAIRN_QUERY_TOKEN. SIGTERM or SIGINT stops intake, commits every accepted span, \
+            and exits with status 0. docs/operations.md lists every setting.
 
             Examples:
               cairn serve
@@ -31,6 +35,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The largest request body accepted, in bytes, before and after gzip decompression (default 20971520).", valueName: "bytes"))
     var maxBodyBytes: Int?
+
+    @Option(help: ArgumentHelp("The least severe log level written: trace, debug, info, notice, warning, error or critical (env LOG_LEVEL; default info).", valueName: "level"))
+    var logLevel: String?
+
+    @Option(help: ArgumentHelp("A file holding the bearer token that POST /v1/traces requires (env CAIRN_INGEST_TOKEN holds the token itself); default none, ingest is open.", valueName: "path"))
+    var ingestTokenFile: String?
+
+    @Option(help: ArgumentHelp("A file holding the bearer token that the query API and /metrics require (env CAIRN_QUERY_TOKEN holds the token itself); default none, queries are open.", valueName: "path"))
+    var queryTokenFile: String?
+
+    @Option(help: ArgumentHelp("A PEM file with the server's certificate chain, to serve HTTPS (env CAIRN_TLS_CERT); needs --tls-key.", valueName: "path"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("A PEM file with the certificate's private key (env CAIRN_TLS_KEY).", valueName: "path"))
+    var tlsKey: String?
 
     func validate() throws {
         if let port, !(0...65_535).contains(port) {
@@ -54,7 +73,28 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.port = port
         }
         if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
-        let path = db ?? environment["CAIRN_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./cairn.db"
+        func setting(_ flag: String?, _ variable: String) -> String? {
+            flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let path = setting(db, "CAIRN_DB") ?? "./cairn.db"
+
+        let levelName = setting(logLevel, "LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(name: levelName) else {
+            Self.fail("the log level \(levelName) is not one of trace, debug, info, notice, warning, error, critical; set --log-level or LOG_LEVEL to one of them")
+        }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let logger = Logger(label: "cairn.collector")
+
+        configuration.accessTokens = AccessTokens(
+            ingest: Self.token(file: ingestTokenFile, variable: "CAIRN_INGEST_TOKEN", flag: "--ingest-token-file"),
+            query: Self.token(file: queryTokenFile, variable: "CAIRN_QUERY_TOKEN", flag: "--query-token-file"))
+        switch (setting(tlsCert, "CAIRN_TLS_CERT"), setting(tlsKey, "CAIRN_TLS_KEY")) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            configuration.tls = CollectorConfiguration.TLSFiles(certificatePath: certificate, privateKeyPath: key)
+        default:
+            Self.fail("TLS needs both a certificate and its key; give --tls-cert and --tls-key (or CAIRN_TLS_CERT and CAIRN_TLS_KEY)")
+        }
 
         let store: SQLiteStore
         do {
@@ -65,15 +105,34 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let host = configuration.host
-        let collector = Collector(store: store, configuration: configuration)
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let tokens = configuration.accessTokens
+        let collector = Collector(store: store, configuration: configuration, logger: logger)
         do {
             try await collector.run { port in
-                // Written unbuffered, so that a process reading the pipe sees it at once.
-                FileHandle.standardOutput.write(Data("cairn: listening on http://\(Self.urlHost(host)):\(port), store \(path)\n".utf8))
+                logger.info("listening", metadata: [
+                    "url": "\(scheme)://\(Self.urlHost(host)):\(port)", "store": "\(path)",
+                    "ingest_token": "\(tokens.ingest != nil)", "query_token": "\(tokens.query != nil)",
+                ])
             }
+        } catch let error as CollectorError {
+            Self.fail("\(error)")
         } catch {
             Self.fail("the collector stopped (\(error)); if the address is in use, stop the other process or choose another --port")
         }
+    }
+
+    /// The token in `file` (its first line), else in the environment variable; nil when neither is given.
+    private static func token(file: String?, variable: String, flag: String) -> String? {
+        if let file {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                fail("cannot read the token file \(file) given with \(flag); check the path and its permissions")
+            }
+            let token = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            guard !token.isEmpty else { fail("the token file \(file) given with \(flag) is empty; write the token on its first line") }
+            return token
+        }
+        return ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Writes one line to standard error and exits with status 1.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnCollector
+import CairnModel
 import Foundation
 
 /// The time range of a search, `--since` and `--until`, and the parsing of the durations and times that the
@@ -60,7 +61,7 @@ struct TimeOptions: ParsableArguments {
 
     /// Now, in Unix nanoseconds.
     static func now() -> UInt64 {
-        UInt64(max(0, Date().timeIntervalSince1970 * 1e9))
+        unixNanosNow()
     }
 
     /// A duration (`250ms`, `1.5s`, `2m`) in nanoseconds; `option` names the option in the error.
@@ -160,9 +161,6 @@ struct TimeOptions: ParsableArguments {
 
     /// A time as RFC 3339 in UTC with nanoseconds, `2026-03-12T09:14:07.123456789Z`: exact, for JSON.
     static func rfc3339(_ unixNanos: UInt64) -> String {
-        let utc = format(unixNanos, timeZone: TimeZone(identifier: "UTC")!)
-        let nanos = String(unixNanos % 1_000_000_000)
-        return utc.prefix(19).replacingOccurrences(of: " ", with: "T") + "."
-            + String(repeating: "0", count: 9 - nanos.count) + nanos + "Z"
+        formatRFC3339(unixNanos: unixNanos)
     }
 }

@@ -30,6 +30,24 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// holds more is refused with 413 and asked to be shorter, so that no request makes the collector hold more.
     /// Default 1,000,000.
     public var maxSpansPerScan: Int
+    /// Bearer tokens for ingest and for queries; none by default, so both are open (bind to 127.0.0.1, the
+    /// default `host`, or set them).
+    public var accessTokens: AccessTokens
+    /// The PEM certificate chain and private key to serve HTTPS with; nil (the default) serves plain HTTP.
+    public var tls: TLSFiles?
+
+    /// The files of a TLS server identity.
+    public struct TLSFiles: Sendable, Hashable {
+        /// A PEM file with the server's certificate, followed by its intermediates.
+        public var certificatePath: String
+        /// A PEM file with the certificate's private key.
+        public var privateKeyPath: String
+
+        public init(certificatePath: String, privateKeyPath: String) {
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
 
     /// A configuration with the documented defaults, changed where arguments are given.
     public init(
@@ -42,7 +60,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
         maxSpansPerCommit: Int = 16_384,
         retryAfterSeconds: Int = 1,
         maxTracesPerSearch: Int = 1_500,
-        maxSpansPerScan: Int = 1_000_000
+        maxSpansPerScan: Int = 1_000_000,
+        accessTokens: AccessTokens = AccessTokens(),
+        tls: TLSFiles? = nil
     ) {
         self.host = host
         self.port = port
@@ -54,5 +74,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         self.retryAfterSeconds = retryAfterSeconds
         self.maxTracesPerSearch = maxTracesPerSearch
         self.maxSpansPerScan = maxSpansPerScan
+        self.accessTokens = accessTokens
+        self.tls = tls
     }
 }

@@ -10,6 +10,18 @@ public enum IngestError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The store failed to commit the batch; nothing of it was stored (503).
     case storeFailed(String)
 
+    /// The reason as metrics label it: `queue_full`, `shutting_down` or `store_failed`.
+    public var reason: String {
+        switch self {
+        case .full: "queue_full"
+        case .shuttingDown: "shutting_down"
+        case .storeFailed: "store_failed"
+        }
+    }
+
+    /// Every `reason`.
+    static let reasons = ["queue_full", "shutting_down", "store_failed"]
+
     /// One sentence saying what happened and what to do.
     public var description: String {
         switch self {

@@ -51,16 +51,26 @@ public final class IngestQueue: Service, Sendable {
         }
     }
 
+    /// What the queue reports of each commit, once its requests are answered: the batches, how long the store
+    /// took, and the error when it failed.
+    public typealias CommitObserver = @Sendable (_ batches: [SpanBatch], _ duration: Duration, _ error: (any Error)?) -> Void
+
     private let writer: any SpanWriter
     private let configuration: CollectorConfiguration
     private let logger: Logger
+    private let onCommit: CommitObserver?
     private let state = Mutex(State())
 
-    /// A queue that commits to `writer`, with the bounds and commit sizes of `configuration`.
-    public init(writer: any SpanWriter, configuration: CollectorConfiguration, logger: Logger = Logger(label: "cairn.ingest")) {
+    /// A queue that commits to `writer`, with the bounds and commit sizes of `configuration`, and tells `onCommit`
+    /// of each commit.
+    public init(
+        writer: any SpanWriter, configuration: CollectorConfiguration, logger: Logger = Logger(label: "cairn.ingest"),
+        onCommit: CommitObserver? = nil
+    ) {
         self.writer = writer
         self.configuration = configuration
         self.logger = logger
+        self.onCommit = onCommit
     }
 
     /// Whether a batch of about `bytes` bytes could be accepted now; receivers ask before reading a body, so that
@@ -220,13 +230,18 @@ public final class IngestQueue: Service, Sendable {
     /// Writes the batches in one transaction, releases their room in the queue, and answers their waiters.
     private func commit(_ pending: [Pending]) async {
         let result: Result<Void, IngestError>
+        let batches = pending.map(\.batch)
+        let started = ContinuousClock.now
+        var failure: (any Error)?
         do {
-            try await writer.write(pending.map(\.batch))
+            try await writer.write(batches)
             result = .success(())
         } catch {
             logger.error("the store could not commit spans", metadata: ["error": "\(error)", "requests": "\(pending.count)"])
             result = .failure(.storeFailed(String(describing: error)))
+            failure = error
         }
+        let duration = ContinuousClock.now - started
         let observers = state.withLock { state in
             if case .failure(.storeFailed(let message)) = result {
                 state.lastCommitError = message
@@ -241,5 +256,6 @@ public final class IngestQueue: Service, Sendable {
         for item in pending {
             item.waiter.resume(returning: result)
         }
+        onCommit?(batches, duration, failure)
     }
 }

@@ -22,11 +22,14 @@ public struct OTLPReceiver: Sendable {
 
     private let queue: IngestQueue
     private let configuration: CollectorConfiguration
+    private let metrics: CollectorMetrics
 
-    /// A receiver that submits what it decodes to `queue`, with the limits of `configuration`.
-    public init(queue: IngestQueue, configuration: CollectorConfiguration) {
+    /// A receiver that submits what it decodes to `queue`, with the limits of `configuration`, and counts spans in
+    /// `metrics`.
+    public init(queue: IngestQueue, configuration: CollectorConfiguration, metrics: CollectorMetrics) {
         self.queue = queue
         self.configuration = configuration
+        self.metrics = metrics
     }
 
     /// Adds `POST /v1/traces`, and 405 for the other methods on that path, to the router.
@@ -96,11 +99,15 @@ public struct OTLPReceiver: Sendable {
             return format.statusResponse(.badRequest, code: .invalidArgument, message: error.message)
         }
 
+        let spans = exported.batch.count
+        metrics.recordDecoded(spans: spans, rejected: exported.rejectedSpans)
         do {
             try await queue.submit(exported.batch)
         } catch {
+            metrics.recordDropped(spans, because: error)
             return refused(error, format: format)
         }
+        metrics.recordAccepted(spans: spans)
         return format.response(
             .ok, body: format.encodeResponse(rejectedSpans: exported.rejectedSpans, errorMessage: exported.errorMessage))
     }
@@ -134,6 +141,7 @@ public struct OTLPReceiver: Sendable {
 
     /// 429 or 503 with `Retry-After`, which OTLP clients honour before retrying.
     private func refused(_ error: IngestError, format: WireFormat) -> Response {
+        metrics.recordRefused(because: error)
         let status: HTTPResponse.Status
         let code: RPCCode
         switch error {
@@ -154,4 +162,5 @@ enum RPCCode: Int32 {
     case resourceExhausted = 8
     case unimplemented = 12
     case unavailable = 14
+    case unauthenticated = 16
 }

@@ -45,7 +45,7 @@ public struct QueryAPI: Sendable {
     public init(
         reader: any SpanReader, assembler: TraceAssembler = TraceAssembler(), maxTracesPerSearch: Int = 1_500,
         maxSpansPerScan: Int = 1_000_000,
-        now: @escaping @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970) * 1e9) }
+        now: @escaping @Sendable () -> UInt64 = unixNanosNow
     ) {
         self.reader = reader
         self.assembler = assembler

@@ -211,7 +211,7 @@ struct BlockWriter {
         block.bind(4, maxStart)
         block.bind(5, maxEnd)
         block.bind(6, Int64(order.count))
-        block.bind(7, Int64(clamping: UInt64(max(0, Date().timeIntervalSince1970) * 1e9)))
+        block.bind(7, Int64(clamping: unixNanosNow()))
         try block.execute()
         let blockID = db.lastInsertedRowID
 

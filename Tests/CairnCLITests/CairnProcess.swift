@@ -19,8 +19,13 @@ struct CairnProcess {
 
     /// Runs `cairn` with the arguments to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        try runTool(executable.path, arguments, environment: environment)
+    }
+
+    /// Runs the program at `path` with the arguments to completion.
+    static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe()
@@ -35,37 +40,63 @@ struct CairnProcess {
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    /// A running `cairn serve` on a free port.
-    final class Server {
+    /// A running `cairn serve` on a free port. Its output (JSON log lines) is read all along, so that the collector
+    /// never blocks on a full pipe, and kept for tests to read (`output`).
+    final class Server: @unchecked Sendable {
         let process = Process()
         let port: Int
-        private let output = Pipe()
+        private let pipe = Pipe()
+        private let collected = Collected()
 
-        init(db: String) throws {
-            process.executableURL = CairnProcess.executable
-            process.arguments = ["serve", "--port", "0", "--db", db]
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            // The first line says where it listens: "cairn: listening on http://127.0.0.1:PORT, store ..."
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-                let port = Int(text[range].split(separator: ":").last ?? "")
-            else { throw CLITestError("cairn serve did not say where it listens: \(text)") }
-            self.port = port
+        /// What the collector wrote, appended by a reading thread.
+        private final class Collected: @unchecked Sendable {
+            private let lock = NSLock()
+            private var data = Data()
+            func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+            var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
         }
 
+        init(db: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+            process.executableURL = CairnProcess.executable
+            process.arguments = ["serve", "--port", "0", "--db", db] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            process.standardOutput = pipe
+            process.standardError = pipe
+            let reader = pipe.fileHandleForReading
+            let collected = self.collected
+            let thread = Thread {
+                while true {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { return }
+                    collected.append(chunk)
+                }
+            }
+            try process.run()
+            thread.start()
+            // The collector logs where it listens: {"message":"listening",...,"url":"http://127.0.0.1:PORT"}
+            let deadline = Date().addingTimeInterval(60)
+            var found: Int?
+            while found == nil && Date() < deadline && process.isRunning {
+                let text = collected.text
+                if let range = text.range(of: #""url":"https?://127\.0\.0\.1:\d+""#, options: .regularExpression) {
+                    found = Int(text[range].dropLast().split(separator: ":").last ?? "")
+                } else {
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
+            guard let found else { throw CLITestError("cairn serve did not say where it listens: \(collected.text)") }
+            port = found
+        }
+
+        /// Everything the collector wrote so far, standard output and error.
+        var output: String { collected.text }
+
         /// Posts an OTLP/JSON body; returns the status code.
-        func post(json body: String) async throws -> Int {
+        func post(json body: String, headers: [String: String] = [:]) async throws -> Int {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/traces")!)
             request.httpMethod = "POST"
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
             request.httpBody = Data(body.utf8)
             let (_, response) = try await URLSession.shared.data(for: request)
             return (response as? HTTPURLResponse)?.statusCode ?? 0

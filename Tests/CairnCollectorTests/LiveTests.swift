@@ -67,7 +67,7 @@ struct LiveTests {
         let second = Fixtures.realisticSpans(count: 10, seed: 64)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let group = ServiceGroup(
-            services: [collector.application { portContinuation.yield($0) }], logger: Logger(label: "test"))
+            services: [try collector.application { portContinuation.yield($0) }], logger: Logger(label: "test"))
 
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -44,10 +44,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_collector(cairn, db, port):
+def start_collector(cairn, db, port, log):
+    """Starts `cairn serve`; its JSON log lines go to the file `log`, so that a full pipe never blocks it."""
     process = subprocess.Popen(
         [cairn, "serve", "--host", "127.0.0.1", "--port", str(port), "--db", db],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=open(log, "w"), stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -55,7 +56,7 @@ def start_collector(cairn, db, port):
             return process
         except OSError:
             if process.poll() is not None:
-                raise SystemExit(f"cairn serve exited early: {process.stdout.read()}")
+                raise SystemExit(f"cairn serve exited early: {open(log).read()}")
             time.sleep(0.1)
     raise SystemExit("cairn serve did not start listening within 60 s")
 
@@ -219,7 +220,8 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         db = os.path.join(folder, "interop.db")
         port = free_port()
-        collector = start_collector(cairn, db, port)
+        log = os.path.join(folder, "collector.log")
+        collector = start_collector(cairn, db, port, log)
         expected = {}
         everything = {service: [] for service in SERVICES}
         try:
@@ -232,7 +234,8 @@ def main():
             compared = analysis.check(f"http://127.0.0.1:{port}", everything)
         finally:
             collector.send_signal(signal.SIGTERM)
-            output, _ = collector.communicate(timeout=60)
+            collector.wait(timeout=60)
+            output = open(log).read()
         assert collector.returncode == 0, f"cairn serve exited {collector.returncode} after SIGTERM:\n{output}"
 
         exported = subprocess.run([cairn, "export", "--all", "--db", db], check=True, capture_output=True, text=True)
