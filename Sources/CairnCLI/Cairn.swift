@@ -26,6 +26,8 @@ struct Cairn: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, TracesCommand.self, TraceCommand.self, BreakdownCommand.self, DepsCommand.self,
             ReportCommand.self, ImportCommand.self, ExportCommand.self,
+            MaintenanceCommand.self,
+            BackupCommand.self, VerifyBackupCommand.self, RestoreCommand.self,
         ])
 
     /// The exit status of a usage error: 2, as grep and most Unix tools use, rather than ArgumentParser's 64.

@@ -131,6 +131,9 @@ struct RemoteReader: SpanReader {
         request.timeoutInterval = 300
         let data: Data
         let response: URLResponse
+        if let token = ProcessInfo.processInfo.environment["CAIRN_QUERY_TOKEN"], !token.isEmpty {
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        }
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {

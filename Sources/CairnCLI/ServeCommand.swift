@@ -36,6 +36,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The largest request body accepted, in bytes, before and after gzip decompression (default 20971520).", valueName: "bytes"))
     var maxBodyBytes: Int?
 
+    @Option(help: ArgumentHelp("The most spans accepted and not yet committed; beyond it requests get 429 (default 65536).", valueName: "spans"))
+    var maxQueuedSpans: Int?
+
+    @Option(help: ArgumentHelp("The most bytes of spans accepted and not yet committed; beyond it requests get 429 (default 67108864).", valueName: "bytes"))
+    var maxQueuedBytes: Int?
+
+    @Option(help: ArgumentHelp("How long spans are kept after they end, such as 7d or 36h; older spans are deleted in the background (env CAIRN_RETENTION; default: keep all).", valueName: "duration"))
+    var retention: String?
+
+    @Option(name: .customLong("redact-key"), help: ArgumentHelp("Redact the values of attributes whose key ends with these words, such as \"session id\"; repeatable, added to the default rules (credentials and card numbers).", valueName: "words"))
+    var redactKeys: [String] = []
+
+    @Option(name: .customLong("redact-pattern"), help: ArgumentHelp("Redact what this regular expression matches in string attribute values; repeatable.", valueName: "regex"))
+    var redactPatterns: [String] = []
+
+    @Flag(help: "Do not apply the default redaction rules (credentials by key, payment card numbers).")
+    var noDefaultRedaction = false
+
     @Option(help: ArgumentHelp("The least severe log level written: trace, debug, info, notice, warning, error or critical (env LOG_LEVEL; default info).", valueName: "level"))
     var logLevel: String?
 
@@ -52,11 +70,12 @@ struct ServeCommand: AsyncParsableCommand {
     var tlsKey: String?
 
     func validate() throws {
+        _ = try redactionRules()
         if let port, !(0...65_535).contains(port) {
             throw ValidationError("--port \(port) is not a TCP port; give a number from 0 to 65535.")
         }
-        if let maxBodyBytes, maxBodyBytes <= 0 {
-            throw ValidationError("--max-body-bytes must be a positive number of bytes.")
+        for (flag, value) in [("--max-body-bytes", maxBodyBytes), ("--max-queued-spans", maxQueuedSpans), ("--max-queued-bytes", maxQueuedBytes)] {
+            if let value, value <= 0 { throw ValidationError("\(flag) must be a positive number.") }
         }
     }
 
@@ -73,10 +92,20 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.port = port
         }
         if let maxBodyBytes { configuration.maxBodyBytes = maxBodyBytes }
+        if let maxQueuedSpans { configuration.maxQueuedSpans = maxQueuedSpans }
+        if let maxQueuedBytes { configuration.maxQueuedBytes = maxQueuedBytes }
         func setting(_ flag: String?, _ variable: String) -> String? {
             flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         }
         let path = setting(db, "CAIRN_DB") ?? "./cairn.db"
+
+        configuration.redactionRules = try redactionRules()
+        if let text = setting(retention, "CAIRN_RETENTION") {
+            guard let nanos = QueryAPI.parseGoDuration(text, allowDays: true), nanos > 0 else {
+                Self.fail("the retention \(text) is not a duration; give --retention (or CAIRN_RETENTION) like 7d, 36h or 90m")
+            }
+            configuration.retention = .nanoseconds(Int64(clamping: nanos))
+        }
 
         let levelName = setting(logLevel, "LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(name: levelName) else {
@@ -108,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         let scheme = configuration.tls == nil ? "http" : "https"
         let tokens = configuration.accessTokens
         let collector = Collector(store: store, configuration: configuration, logger: logger)
+        collector.metrics.bootstrapMetricsSystem()
         do {
             try await collector.run { port in
                 logger.info("listening", metadata: [
@@ -119,6 +149,16 @@ struct ServeCommand: AsyncParsableCommand {
             Self.fail("\(error)")
         } catch {
             Self.fail("the collector stopped (\(error)); if the address is in use, stop the other process or choose another --port")
+        }
+    }
+
+    /// The redaction rules of the flags: the defaults unless turned off, then the keys and patterns given.
+    private func redactionRules() throws -> [RedactionRule] {
+        do {
+            return (noDefaultRedaction ? [] : Redactor.defaultRules) + (try redactKeys.map { try RedactionRule.key($0) })
+                + (try redactPatterns.map { try RedactionRule.pattern($0) })
+        } catch {
+            throw ValidationError("\(error)")
         }
     }
 

@@ -12,7 +12,7 @@ struct SourceOptions: ParsableArguments {
     var db: String?
 
     @Option(help: ArgumentHelp(
-        "A running collector to read through its query API instead of a store, e.g. http://127.0.0.1:4318.",
+        "A running collector to read through its query API instead of a store, e.g. http://127.0.0.1:4318; env CAIRN_QUERY_TOKEN gives its query token.",
         valueName: "url"))
     var server: String?
 

@@ -23,6 +23,8 @@ public struct Collector: Sendable {
     public let queue: IngestQueue
     /// The collector's metrics, written out on `/metrics`.
     public let metrics: CollectorMetrics
+    /// The RED metrics of the traced services, derived from their spans, in the same registry.
+    public let spanMetrics: SpanMetrics
     private let store: any SpanWriter & SpanReader
     private let logger: Logger
 
@@ -36,6 +38,7 @@ public struct Collector: Sendable {
         self.logger = logger
         let metrics = CollectorMetrics()
         self.metrics = metrics
+        self.spanMetrics = SpanMetrics(registry: metrics.registry)
         self.queue = IngestQueue(writer: store, configuration: configuration, logger: logger) { batches, duration, error in
             metrics.recordCommit(spans: batches.reduce(0) { $0 + $1.count }, duration: duration, failed: error != nil)
         }
@@ -57,22 +60,30 @@ public struct Collector: Sendable {
         router.get("/") { _, _ in
             "Cairn collector: send OpenTelemetry traces with OTLP/HTTP to POST /v1/traces (application/x-protobuf or application/json); read them with Jaeger's HTTP API under /api (GET /api/services, /api/traces?service=...).\n"
         }
-        OTLPReceiver(queue: queue, configuration: configuration, metrics: metrics).addRoutes(to: router)
+        OTLPReceiver(queue: queue, configuration: configuration, metrics: metrics, spanMetrics: spanMetrics)
+            .addRoutes(to: router)
         QueryAPI(
             reader: store, maxTracesPerSearch: configuration.maxTracesPerSearch,
             maxSpansPerScan: configuration.maxSpansPerScan
         ).addRoutes(to: router)
         HealthCheck(writer: store, queue: queue, configuration: configuration).addRoutes(to: router)
         MetricsEndpoint(
-            metrics: metrics, queue: queue, configuration: configuration,
+            metrics: metrics, spanMetrics: spanMetrics, queue: queue, configuration: configuration,
             store: store as? any StoreStatisticsReporting
         ).addRoutes(to: router)
+        var services: [any Service] = [queue]
+        if let retention = configuration.retention {
+            guard let store = store as? any SpanRetention else {
+                throw CollectorError("this store cannot delete old spans; run without a retention period")
+            }
+            services.append(RetentionService(store: store, retention: retention, logger: Logger(label: "cairn.retention")))
+        }
         return Application(
             router: router,
             server: try serverBuilder(),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "cairn"),
-            services: [queue],
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -35,6 +35,12 @@ public struct CollectorConfiguration: Sendable, Hashable {
     public var accessTokens: AccessTokens
     /// The PEM certificate chain and private key to serve HTTPS with; nil (the default) serves plain HTTP.
     public var tls: TLSFiles?
+    /// How long spans are kept after they end; nil (the default) keeps them all. Needs a store that implements
+    /// `SpanRetention`; `RetentionService` deletes older spans in the background.
+    public var retention: Duration?
+    /// What is redacted from spans before they are stored (`Redactor`). Default `Redactor.defaultRules`:
+    /// credentials by attribute key, and payment card numbers in string values.
+    public var redactionRules: [RedactionRule]
 
     /// The files of a TLS server identity.
     public struct TLSFiles: Sendable, Hashable {
@@ -62,7 +68,9 @@ public struct CollectorConfiguration: Sendable, Hashable {
         maxTracesPerSearch: Int = 1_500,
         maxSpansPerScan: Int = 1_000_000,
         accessTokens: AccessTokens = AccessTokens(),
-        tls: TLSFiles? = nil
+        tls: TLSFiles? = nil,
+        retention: Duration? = nil,
+        redactionRules: [RedactionRule] = Redactor.defaultRules
     ) {
         self.host = host
         self.port = port
@@ -76,5 +84,7 @@ public struct CollectorConfiguration: Sendable, Hashable {
         self.maxSpansPerScan = maxSpansPerScan
         self.accessTokens = accessTokens
         self.tls = tls
+        self.retention = retention
+        self.redactionRules = redactionRules
     }
 }

@@ -29,7 +29,7 @@ public final class CollectorMetrics: Sendable {
     private let spansRejectedInvalid: Counter
     private let spansDropped: [String: Counter]
     private let requestsRefused: [String: Counter]
-    let redactions: Counter
+    private let redactions: Counter
     private let commitSpans: ValueHistogram
     private let commitDuration: DurationHistogram
     private let commitFailures: Counter
@@ -109,6 +109,11 @@ public final class CollectorMetrics: Sendable {
     func recordDecoded(spans: Int, rejected: Int) {
         spansReceived.increment(by: Int64(spans + rejected))
         if rejected > 0 { spansRejectedInvalid.increment(by: Int64(rejected)) }
+    }
+
+    /// Counts attribute values redacted in one request.
+    func recordRedactions(_ count: Int) {
+        if count > 0 { redactions.increment(by: Int64(count)) }
     }
 
     /// Counts the spans of a request that were committed.

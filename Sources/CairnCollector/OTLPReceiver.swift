@@ -5,7 +5,7 @@ public import Hummingbird
 import Logging
 
 /// The OTLP/HTTP trace receiver: `POST /v1/traces` with a protobuf or JSON `ExportTraceServiceRequest`, plain or
-/// gzip, answered once its spans are committed.
+/// gzip, redacted (`Redactor`), answered once its spans are committed.
 ///
 /// Implements [OTLP/HTTP](https://opentelemetry.io/docs/specs/otlp/#otlphttp):
 /// - `Content-Type` `application/x-protobuf` or `application/json` (parameters allowed), answered in the same type;
@@ -23,13 +23,19 @@ public struct OTLPReceiver: Sendable {
     private let queue: IngestQueue
     private let configuration: CollectorConfiguration
     private let metrics: CollectorMetrics
+    private let spanMetrics: SpanMetrics?
+    private let redactor: Redactor
 
-    /// A receiver that submits what it decodes to `queue`, with the limits of `configuration`, and counts spans in
-    /// `metrics`.
-    public init(queue: IngestQueue, configuration: CollectorConfiguration, metrics: CollectorMetrics) {
+    /// A receiver that redacts what it decodes with `configuration.redactionRules`, submits it to `queue` with the
+    /// limits of `configuration`, counts spans in `metrics`, and records the committed spans in `spanMetrics`.
+    public init(
+        queue: IngestQueue, configuration: CollectorConfiguration, metrics: CollectorMetrics, spanMetrics: SpanMetrics?
+    ) {
         self.queue = queue
         self.configuration = configuration
         self.metrics = metrics
+        self.spanMetrics = spanMetrics
+        self.redactor = Redactor(rules: configuration.redactionRules)
     }
 
     /// Adds `POST /v1/traces`, and 405 for the other methods on that path, to the router.
@@ -101,13 +107,16 @@ public struct OTLPReceiver: Sendable {
 
         let spans = exported.batch.count
         metrics.recordDecoded(spans: spans, rejected: exported.rejectedSpans)
+        let (batch, redactions) = redactor.redact(exported.batch)
+        metrics.recordRedactions(redactions)
         do {
-            try await queue.submit(exported.batch)
+            try await queue.submit(batch)
         } catch {
             metrics.recordDropped(spans, because: error)
             return refused(error, format: format)
         }
         metrics.recordAccepted(spans: spans)
+        spanMetrics?.record(batch)
         return format.response(
             .ok, body: format.encodeResponse(rejectedSpans: exported.rejectedSpans, errorMessage: exported.errorMessage))
     }

@@ -45,6 +45,12 @@ extension SQLiteStore {
             let cacheSize = -max(1_024, cacheSizeKiB)
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA cache_size = \(cacheSize)")
+                // A new file gets incremental auto-vacuum, so that retention can give deleted pages back
+                // (`reclaimSpace`). SQLite applies it only before the first table is created, and before the pool
+                // switches the file to WAL, which it does after this; an older file is converted by `maintenance()`.
+                if !db.configuration.readonly, try Int.fetchOne(db, sql: "PRAGMA page_count") == 0 {
+                    try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                }
             }
             return configuration
         }

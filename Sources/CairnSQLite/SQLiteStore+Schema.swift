@@ -114,6 +114,21 @@ extension SQLiteStore {
                 PRAGMA user_version = 2;
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                -- One row per successful `cairn backup` (SQLiteStore.backup(to:)), for the last-backup metric; the
+                -- copy itself does not hold its own row. finished_at is nanoseconds since the Unix epoch.
+                CREATE TABLE backups (
+                    id INTEGER PRIMARY KEY,
+                    finished_at INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    span_count INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL
+                );
+
+                PRAGMA user_version = 3;
+                """)
+        }
         return migrator
     }
 

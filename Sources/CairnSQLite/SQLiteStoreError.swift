@@ -1,6 +1,6 @@
 import GRDB
 
-/// Why a `SQLiteStore` could not be opened or written; each says what happened and what to do, in one sentence.
+/// Why a `SQLiteStore` could not be opened, written, backed up or restored; each says what happened and what to do, in one sentence.
 public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
     /// The file could not be opened or created: its directory is missing, or not readable or writable.
     case cannotOpen(path: String, reason: String)
@@ -16,6 +16,22 @@ public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
     case newerSchema(path: String, migrations: [String])
     /// A batch refers to bytes, resources or scopes that it does not hold: a bug in the code that built it.
     case invalidBatch(String)
+    /// A backup's destination exists already; a backup never replaces a file.
+    case destinationExists(path: String)
+    /// The copy of a backup failed; nothing was left at the destination.
+    case backupFailed(path: String, reason: String)
+    /// The backup is complete, but the store could not record it (`lastBackup()`).
+    case backupNotRecorded(path: String, store: String, reason: String)
+    /// The file to verify or restore from does not exist.
+    case noSuchFile(path: String)
+    /// The file to verify or restore from is not a SQLite database, or not a Cairn store.
+    case notABackup(path: String, reason: String)
+    /// The file is a Cairn store that SQLite's integrity check, or a read, finds damaged.
+    case damaged(path: String, problem: String)
+    /// A restore's target is open in another process or connection (a collector, a command reading it).
+    case inUse(path: String)
+    /// A restore failed before it replaced the target, which was left as it was.
+    case restoreFailed(path: String, reason: String)
 
     /// What happened and what to do, in one sentence.
     public var description: String {
@@ -34,6 +50,22 @@ public enum SQLiteStoreError: Error, Equatable, CustomStringConvertible {
             "the store at \(path) was written by a newer version of Cairn (schema \(migrations.joined(separator: ", "))); upgrade Cairn to open it, or choose another file."
         case let .invalidBatch(reason):
             "a span batch is malformed (\(reason)); nothing of this write was stored, and the code that built the batch needs fixing."
+        case let .destinationExists(path):
+            "\(path) exists already; give a new file for the backup, or move this one away first."
+        case let .backupFailed(path, reason):
+            "the backup to \(path) failed (\(reason)) and left nothing there; check the free space and the permissions of its directory, then run it again."
+        case let .backupNotRecorded(path, store, reason):
+            "the backup at \(path) is complete, but the store at \(store) could not record it (\(reason)), so the last-backup metric does not count it; check that the store is writable, then take the next backup."
+        case let .noSuchFile(path):
+            "there is no file at \(path); check the path of the backup."
+        case let .notABackup(path, reason):
+            "\(path) is not a Cairn backup (\(reason)); give a file that cairn backup wrote."
+        case let .damaged(path, problem):
+            "\(path) is damaged (\(problem)); do not restore it: take a new backup, or use an older one that verifies."
+        case let .inUse(path):
+            "the store at \(path) is open in another process (a running cairn serve, or a command reading it); stop it, then run the restore again."
+        case let .restoreFailed(path, reason):
+            "the restore into \(path) failed (\(reason)) and left the store there as it was; check the free space and the permissions of its directory, then run it again."
         }
     }
 

@@ -49,18 +49,18 @@ struct SQLiteStoreTests {
                  try Int.fetchOne(db, sql: "PRAGMA user_version"),
                  try Int32.fetchOne(db, sql: "PRAGMA application_id"))
             }
-            #expect(migrations == ["v1", "v2"])
-            #expect(userVersion == 2)
+            #expect(migrations == ["v1", "v2", "v3"])
+            #expect(userVersion == 3)
             #expect(applicationID == SQLiteStore.applicationID)
         }
         // Opening again applies nothing and keeps the data.
         _ = try SQLiteStore(path: path)
 
         let queue = try DatabaseQueue(path: path)
-        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v3')") }
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         try queue.close()
-        #expect(throws: SQLiteStoreError.newerSchema(path: path, migrations: ["v3"])) { try SQLiteStore(path: path) }
-        let message = SQLiteStoreError.newerSchema(path: path, migrations: ["v3"]).description
+        #expect(throws: SQLiteStoreError.newerSchema(path: path, migrations: ["v99"])) { try SQLiteStore(path: path) }
+        let message = SQLiteStoreError.newerSchema(path: path, migrations: ["v99"]).description
         #expect(message.contains("newer version of Cairn") && message.contains("upgrade Cairn"))
     }
 
@@ -92,8 +92,8 @@ struct SQLiteStoreTests {
             (try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
              try Int.fetchOne(db, sql: "PRAGMA user_version"))
         }
-        #expect(migrations == ["v1", "v2"])
-        #expect(userVersion == 2)
+        #expect(migrations == ["v1", "v2", "v3"])
+        #expect(userVersion == 3)
         let listed = "SELECT COUNT(longest) FROM block_operations"
         #expect(try await store.pool.read { db in try Int.fetchOne(db, sql: listed) } == 0)
         // Blocks written after the migration list their longest spans; searches over both kinds of block agree with

@@ -2,11 +2,11 @@ import Foundation
 
 /// Samples of a Prometheus text exposition, by the sample's name and labels exactly as written:
 /// `cairn_http_requests_total{route="/v1/traces",method="POST",status="200"}`.
-struct Exposition {
-    let text: String
-    let samples: [String: Double]
+public struct Exposition: Sendable {
+    public let text: String
+    public let samples: [String: Double]
 
-    init(_ text: String) {
+    public init(_ text: String) {
         self.text = text
         var samples: [String: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
@@ -16,11 +16,18 @@ struct Exposition {
         self.samples = samples
     }
 
-    subscript(_ sample: String) -> Double? { samples[sample] }
+    public subscript(_ sample: String) -> Double? { samples[sample] }
+
+    /// The metric families that `# TYPE` lines declare.
+    public var families: Set<String> {
+        Set(text.split(separator: "\n").compactMap { line in
+            line.hasPrefix("# TYPE ") ? line.split(separator: " ").dropFirst(2).first.map(String.init) : nil
+        })
+    }
 
     /// `promtool check metrics` on the exposition (Debian's prometheus package): nil when it finds nothing,
     /// else what it printed.
-    func promtoolProblems() throws -> String? {
+    public func promtoolProblems() throws -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
         process.arguments = ["check", "metrics"]
