@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CairnAnalysis", targets: ["CairnAnalysis"]),
         .library(name: "CairnCollector", targets: ["CairnCollector"]),
         .library(name: "CairnTesting", targets: ["CairnTesting"]),
+        .library(name: "CairnSDK", targets: ["CairnSDK"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
     ],
     targets: [
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
@@ -63,8 +65,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "CairnSDK",
+            dependencies: [
+                "CairnModel",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .target(name: "CairnTesting", dependencies: ["CairnModel", "CairnOTLP", "CairnStore"], swiftSettings: strict),
 
+        .testTarget(
+            name: "CairnSDKTests",
+            dependencies: [
+                "CairnSDK", "CairnModel",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "CairnModelTests", dependencies: ["CairnModel"], swiftSettings: strict),
         .testTarget(name: "CairnOTLPTests", dependencies: ["CairnOTLP", "CairnTesting", "COTLP"], swiftSettings: strict),
         .testTarget(name: "CairnAnalysisTests", dependencies: ["CairnAnalysis", "CairnTesting"], swiftSettings: strict),
