@@ -26,6 +26,9 @@ public final class IngestQueue: Service, Sendable {
         /// Spans and bytes accepted and not yet committed, including those being committed.
         var queuedSpans = 0
         var queuedBytes = 0
+        /// Bytes reserved by receivers for bodies they are reading (`reserve`), which count against the byte bound
+        /// too, so that many requests arriving at once cannot all read their bodies into memory.
+        var reservedBytes = 0
         var accepting = true
         /// Why the last commit failed; nil once a commit succeeds.
         var lastCommitError: String?
@@ -73,12 +76,32 @@ public final class IngestQueue: Service, Sendable {
         self.onCommit = onCommit
     }
 
-    /// Whether a batch of about `bytes` bytes could be accepted now; receivers ask before reading a body, so that
-    /// an overloaded collector does not buffer bodies it would refuse. `submit` checks again.
+    /// Whether a batch of about `bytes` bytes could be accepted now, changing nothing. `submit` checks again.
     public func hasRoom(forBytes bytes: Int = 0) -> Bool {
         state.withLock { state in
             state.accepting && fits(spans: 0, bytes: bytes, in: state)
         }
+    }
+
+    /// Reserves room for a body of `bytes` that a receiver is about to read, when it fits; false when it does not
+    /// (or shutdown has begun), and the receiver refuses the request without reading it. Reservations count against
+    /// `maxQueuedBytes` with the queued batches, so memory held by bodies being read stays bounded however many
+    /// requests arrive at once. Give the bytes back with `release(bytes:)` once the body is decoded.
+    public func reserve(bytes: Int) -> Bool {
+        state.withLock { state in
+            guard state.accepting && fits(spans: 0, bytes: bytes, in: state) else { return false }
+            state.reservedBytes += bytes
+            return true
+        }
+    }
+
+    /// Gives back a reservation of `reserve(bytes:)`.
+    public func release(bytes: Int) {
+        let wakeUps = state.withLock { state in
+            state.reservedBytes -= bytes
+            return state.takeSatisfiedObservers()
+        }
+        for continuation in wakeUps { continuation.resume() }
     }
 
     /// Whether the queue still accepts batches; false once shutdown has begun.
@@ -99,6 +122,8 @@ public final class IngestQueue: Service, Sendable {
         public var queuedSpans: Int
         /// Bytes of the batches accepted and not yet committed.
         public var queuedBytes: Int
+        /// Bytes reserved for bodies being read.
+        public var reservedBytes: Int
         /// Why the last commit failed; nil when it succeeded, or before any.
         public var lastCommitError: String?
     }
@@ -107,7 +132,7 @@ public final class IngestQueue: Service, Sendable {
     public var status: Status {
         state.withLock {
             Status(accepting: $0.accepting, queuedSpans: $0.queuedSpans, queuedBytes: $0.queuedBytes,
-                   lastCommitError: $0.lastCommitError)
+                   reservedBytes: $0.reservedBytes, lastCommitError: $0.lastCommitError)
         }
     }
 
@@ -178,12 +203,12 @@ public final class IngestQueue: Service, Sendable {
         for continuation in wakeUps { continuation.resume() }
     }
 
-    /// Whether `spans` and `bytes` more fit within the bounds. Anything fits into an empty queue, so that one
-    /// request larger than a bound is not refused forever.
+    /// Whether `spans` and `bytes` more fit within the bounds, with the reservations. Anything fits into an empty
+    /// queue, so that one request larger than a bound is not refused forever.
     private func fits(spans: Int, bytes: Int, in state: State) -> Bool {
-        if state.queuedSpans == 0 && state.queuedBytes == 0 { return true }
+        if state.queuedSpans == 0 && state.queuedBytes == 0 && state.reservedBytes == 0 { return true }
         return state.queuedSpans + spans <= configuration.maxQueuedSpans
-            && state.queuedBytes + bytes <= configuration.maxQueuedBytes
+            && state.queuedBytes + state.reservedBytes + bytes <= configuration.maxQueuedBytes
             && state.queuedSpans < configuration.maxQueuedSpans
     }
 

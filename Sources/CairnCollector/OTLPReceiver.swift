@@ -77,32 +77,18 @@ public struct OTLPReceiver: Sendable {
         if let contentLength, contentLength > configuration.maxBodyBytes {
             return tooLarge(format)
         }
-        // Refuse before reading the body, so that an overloaded collector does not buffer what it would refuse.
-        if !queue.hasRoom(forBytes: contentLength ?? 0) {
+        // Reserve room for the body before reading it (all of the limit when its length is not given), so that an
+        // overloaded collector neither buffers what it would refuse nor reads more bodies at once than it can queue.
+        let reserved = contentLength ?? configuration.maxBodyBytes
+        guard queue.reserve(bytes: reserved) else {
             return refused(queue.isAccepting ? .full : .shuttingDown, format: format)
         }
-
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return tooLarge(format)
-        } catch {
-            logger.debug("reading a request body failed", metadata: ["error": "\(error)"])
-            return format.statusResponse(
-                .badRequest, code: .invalidArgument,
-                message: "the request body could not be read (\(error)); send the whole body again")
-        }
-
-        let limit = configuration.maxBodyBytes
-        let decoded = body.withUnsafeReadableBytes { raw in Self.decode(raw, format: format, gzip: gzip, limit: limit) }
+        let read = await self.read(request, format: format, gzip: gzip, logger: logger)
+        queue.release(bytes: reserved)
         let exported: DecodedRequest
-        switch decoded {
-        case .success(let value): exported = value
-        case .failure(.tooLarge): return tooLarge(format)
-        case .failure(.undecodable(let error)):
-            logger.debug("an export request did not decode", metadata: ["error": "\(error.message)"])
-            return format.statusResponse(.badRequest, code: .invalidArgument, message: error.message)
+        switch read {
+        case .decoded(let value): exported = value
+        case .answered(let response): return response
         }
 
         let spans = exported.batch.count
@@ -119,6 +105,35 @@ public struct OTLPReceiver: Sendable {
         spanMetrics?.record(batch)
         return format.response(
             .ok, body: format.encodeResponse(rejectedSpans: exported.rejectedSpans, errorMessage: exported.errorMessage))
+    }
+
+    /// What reading a request gives: its decoded spans, or the answer to a body that could not be read or decoded.
+    private enum Read {
+        case decoded(DecodedRequest)
+        case answered(Response)
+    }
+
+    /// Reads the body, up to the limit, and decodes it.
+    private func read(_ request: Request, format: WireFormat, gzip: Bool, logger: Logger) async -> Read {
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return .answered(tooLarge(format))
+        } catch {
+            logger.debug("reading a request body failed", metadata: ["error": "\(error)"])
+            return .answered(format.statusResponse(
+                .badRequest, code: .invalidArgument,
+                message: "the request body could not be read (\(error)); send the whole body again"))
+        }
+        let limit = configuration.maxBodyBytes
+        switch body.withUnsafeReadableBytes({ raw in Self.decode(raw, format: format, gzip: gzip, limit: limit) }) {
+        case .success(let value): return .decoded(value)
+        case .failure(.tooLarge): return .answered(tooLarge(format))
+        case .failure(.undecodable(let error)):
+            logger.debug("an export request did not decode", metadata: ["error": "\(error.message)"])
+            return .answered(format.statusResponse(.badRequest, code: .invalidArgument, message: error.message))
+        }
     }
 
     /// Inflates the body when it is gzip, then decodes it.

@@ -12,6 +12,7 @@ import Testing
 
 @Suite("The ingest queue: bounds, group commit, shutdown")
 struct IngestQueueTests {
+
     @Test("a full queue is answered 429 with Retry-After, and accepts again once it has committed")
     func full() async throws {
         let store = InstrumentedStore(InMemoryStore(), holding: true)
@@ -53,6 +54,28 @@ struct IngestQueueTests {
             store.release()
             #expect(try await first.status == .ok)
         }
+    }
+
+    @Test("bodies being read reserve room: beyond the byte bound a request is refused unread, and the room returns with the reservation")
+    func reservations() async throws {
+        let store = InstrumentedStore(InMemoryStore(), holding: true)
+        let queue = IngestQueue(writer: store, configuration: CollectorConfiguration(maxQueuedBytes: 1_000))
+        // An empty queue takes one body of any size, so that no request is refused forever.
+        #expect(queue.reserve(bytes: 5_000))
+        #expect(!queue.reserve(bytes: 1))
+        queue.release(bytes: 5_000)
+        #expect(queue.reserve(bytes: 600))
+        #expect(queue.reserve(bytes: 400))
+        #expect(!queue.reserve(bytes: 1))
+        #expect(queue.status.reservedBytes == 1_000)
+        // Reserved room is not room for a batch either.
+        let batch = SpanBatch(spans: Fixtures.realisticSpans(count: 3, seed: 4))
+        await #expect(throws: IngestError.full) { try await queue.submit(batch) }
+        queue.release(bytes: 600)
+        queue.release(bytes: 400)
+        #expect(queue.status.reservedBytes == 0)
+        #expect(queue.reserve(bytes: 1_000))
+        queue.release(bytes: 1_000)
     }
 
     @Test("concurrent requests are committed in fewer writes than requests", arguments: StoreKind.allCases)
