@@ -319,3 +319,15 @@ extension Fixtures {
         }
     }
 }
+
+extension Array where Element == Span {
+    /// The spans with their start and end times moved `nanos` later (their events stay where they were).
+    public func shifted(later nanos: UInt64) -> [Span] {
+        map { span in
+            var span = span
+            span.startTimeUnixNano += nanos
+            span.endTimeUnixNano += nanos
+            return span
+        }
+    }
+}

@@ -18,12 +18,7 @@ struct RetentionServiceTests {
 
     /// Fixture spans moved `offset` later.
     static func spans(_ count: Int, seed: UInt64, later offset: UInt64 = 0) -> [Span] {
-        Fixtures.realisticSpans(count: count, seed: seed).map { span in
-            var span = span
-            span.startTimeUnixNano += offset
-            span.endTimeUnixNano += offset
-            return span
-        }
+        Fixtures.realisticSpans(count: count, seed: seed).shifted(later: offset)
     }
 
     @Test("a round deletes the spans older than the retention of a SQLite store while the ingest queue commits, and the service stops on graceful shutdown")

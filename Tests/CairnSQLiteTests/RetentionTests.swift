@@ -21,12 +21,7 @@ struct RetentionTests {
 
     /// Fixture spans moved `offset` later.
     static func spans(_ count: Int, seed: UInt64, services: [String] = Fixtures.defaultServices, later offset: UInt64 = 0) -> [Span] {
-        Fixtures.realisticSpans(count: count, seed: seed, services: services).map { span in
-            var span = span
-            span.startTimeUnixNano += offset
-            span.endTimeUnixNano += offset
-            return span
-        }
+        Fixtures.realisticSpans(count: count, seed: seed, services: services).shifted(later: offset)
     }
 
     @Test("blocks that ended before the cutoff go with every index row of theirs; the rest reads and searches as before")
