@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// One OTLP/JSON request with `count` spans of one new trace.
@@ -32,6 +33,8 @@ struct ServeAndExportTests {
         let db = folder.appendingPathComponent("kill9.db").path
         let server = try CairnProcess.Server(db: db)
         // Four clients send without pause; the collector is killed while requests are in flight.
+        final class Count: Sendable { let value = Mutex(0) }
+        let count = Count()
         let answered = try await withThrowingTaskGroup(of: [String].self) { group in
             for client in 0..<4 {
                 group.addTask {
@@ -39,16 +42,20 @@ struct ServeAndExportTests {
                     for trace in (client * 10_000)... {
                         let (traceID, body) = request(trace: trace, spans: 25)
                         guard let status = try? await server.post(json: body) else { return answered }
-                        if status == 200 { answered.append(traceID) }
+                        if status == 200 {
+                            answered.append(traceID)
+                            count.value.withLock { $0 += 1 }
+                        }
                     }
                     return answered
                 }
             }
-            try await Task.sleep(for: .milliseconds(1_500))
+            // Kill once ingest is well under way, however fast or slow this machine is.
+            for _ in 0..<6_000 where count.value.withLock({ $0 }) < 40 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(server.signal(SIGKILL) != 0)
             return try await group.reduce(into: []) { $0 += $1 }
         }
-        #expect(answered.count > 20, "the clients had too little time to send")
+        #expect(answered.count >= 40, "the clients had too little time to send")
 
         let exported = try CairnProcess.run(["export", "--all", "--db", db])
         #expect(exported.status == 0, "\(exported.stderr)")
