@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CairnOTLP", targets: ["CairnOTLP"]),
         .library(name: "CairnStore", targets: ["CairnStore"]),
         .library(name: "CairnSQLite", targets: ["CairnSQLite"]),
+        .library(name: "CairnPostgres", targets: ["CairnPostgres"]),
         .library(name: "CairnAnalysis", targets: ["CairnAnalysis"]),
         .library(name: "CairnCollector", targets: ["CairnCollector"]),
         .library(name: "CairnTesting", targets: ["CairnTesting"]),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
@@ -45,6 +47,14 @@ let package = Package(
                 "CairnStore", "CairnOTLP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "CairnPostgres",
+            dependencies: [
+                "CairnStore", "CairnOTLP", "CairnModel",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .target(name: "CairnAnalysis", dependencies: ["CairnModel"], swiftSettings: strict),
@@ -101,6 +111,13 @@ let package = Package(
         .testTarget(name: "CairnOTLPTests", dependencies: ["CairnOTLP", "CairnTesting", "COTLP"], swiftSettings: strict),
         .testTarget(name: "CairnAnalysisTests", dependencies: ["CairnAnalysis", "CairnTesting"], swiftSettings: strict),
         .testTarget(name: "CairnSQLiteTests", dependencies: ["CairnSQLite", "CairnTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "CairnPostgresTests",
+            dependencies: [
+                "CairnPostgres", "CairnTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "CairnCollectorTests",
             dependencies: [

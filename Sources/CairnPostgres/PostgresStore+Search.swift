@@ -1,0 +1,91 @@
+public import CairnModel
+public import CairnStore
+import CairnOTLP
+import PostgresNIO
+import Synchronization
+
+extension PostgresStore {
+    /// The ids of the traces that match the query, newest first by the start of their newest matching span; equal
+    /// starts in trace id order.
+    ///
+    /// The matching spans are read newest first, in pages (`ORDER BY start_ns DESC LIMIT n`, from
+    /// `spans_by_service` when the query names a service, `spans_by_start` otherwise), with the column conditions in
+    /// SQL; attribute conditions are checked on the decoded span (`TraceQuery.matches`). The first time a trace is met
+    /// is its newest matching span, so the search stops at the first page that ends before the `limit`-th trace's
+    /// start. All pages read one snapshot.
+    public func findTraceIDs(_ query: TraceQuery) async throws -> [TraceID] {
+        guard query.limit > 0 else { return [] }
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        /// Adds `column operator $n`, binding `value` as parameter n.
+        func add(_ condition: String, _ value: some PostgresDynamicTypeEncodable & PostgresNonThrowingEncodable) {
+            binds.append(value)
+            conditions.append("\(condition) $\(binds.count)")
+        }
+        if let service = query.service { add("service =", service) }
+        if let operation = query.operation { add("name =", operation) }
+        if let min = query.startTimeMin { add("start_ns >=", StoredTime.key(min)) }
+        if let min = query.durationMin { add("duration_ns >=", StoredTime.key(min)) }
+        if let max = query.durationMax { add("duration_ns <=", StoredTime.key(max)) }
+        if let status = query.statusCode { add("status =", status.rawValue) }
+        let checkAttributes = !query.attributes.isEmpty
+        let columns = checkAttributes ? "trace_id, start_ns, resource_id, scope_id, payload" : "trace_id, start_ns, 0::bigint, 0::bigint, ''::bytea"
+        let boundParameter = binds.count + 1
+        let limitParameter = binds.count + 2
+        let sql = """
+            SELECT \(columns) FROM spans
+            WHERE \((conditions + ["start_ns <= $\(boundParameter)"]).joined(separator: " AND "))
+            ORDER BY start_ns DESC LIMIT $\(limitParameter)
+            """
+
+        return try await readSnapshot("searching traces") { connection in
+            var newest: [TraceID: UInt64] = [:]
+            var bound = StoredTime.key(query.startTimeMax ?? .max)
+            var pageSize = max(256, query.limit * 4)
+            while true {
+                var pageBinds = binds
+                pageBinds.append(bound)
+                pageBinds.append(Int64(pageSize))
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: pageBinds), logger: logger)
+                var count = 0
+                var first: Int64?
+                var last = bound
+                for try await (traceBytes, startKey, resourceID, scopeID, payload)
+                    in rows.decode((ByteBuffer, Int64, Int64, Int64, ByteBuffer).self)
+                {
+                    count += 1
+                    if first == nil { first = startKey }
+                    last = startKey
+                    if checkAttributes {
+                        let (resource, scope) = try resourceAndScope(resourceID, scopeID)
+                        let span = try decode(payload) {
+                            try OTLPProtobuf.decodeSpan(payload: $0, resource: resource, scope: scope)
+                        }
+                        guard query.matches(span) else { continue }
+                    }
+                    guard let traceID = StoredTraceID.traceID(traceBytes) else {
+                        throw PostgresStoreError.damaged(url: url, problem: "a span's trace_id is not 16 bytes long")
+                    }
+                    let start = StoredTime.nanos(startKey)
+                    if let known = newest[traceID], known >= start { continue }
+                    newest[traceID] = start
+                }
+                // A page that is not full was the last.
+                if count < pageSize { break }
+                if first == last {
+                    // Every row of the page starts at the same time: read more rows of that time at once.
+                    pageSize *= 2
+                    continue
+                }
+                // The next page starts at the last start read, whose rows may go on past this page.
+                bound = last
+                if newest.count >= query.limit {
+                    let threshold = newest.values.sorted(by: >)[query.limit - 1]
+                    if StoredTime.nanos(last) < threshold { break }
+                }
+                pageSize = min(pageSize * 2, 16_384)
+            }
+            return newest.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(query.limit).map(\.key)
+        }
+    }
+}
