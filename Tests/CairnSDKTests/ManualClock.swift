@@ -68,9 +68,11 @@ final class ManualClock: Clock, Sendable {
     }
 }
 
-/// Waits, polling, until `condition` holds; fails the test after `timeout` of real time.
+/// Waits, polling, until `condition` holds; fails the test after `timeout` of real time. The timeout is long because
+/// in the full suite on 2 cores, tests that wait for processes can hold the concurrency pool's threads for many
+/// seconds; it only has to tell a stuck loop from a slow machine.
 func eventually(
-    _ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool
+    _ what: String, timeout: Duration = .seconds(120), _ condition: () -> Bool
 ) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout
