@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // Only for SDKBenchmarks: CairnSDK side by side with swift-otel (issue 3). Without its OTLPGRPC trait (the
+        // gRPC exporter, unused here) it builds without gRPC; with no trait at all 1.6.0 does not compile (Foundation).
+        .package(url: "https://github.com/swift-otel/swift-otel", exact: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", exact: "1.7.3"),
     ],
     targets: [
         // package-benchmark target: the plugin discovers it under Benchmarks/<Name>/.
@@ -66,6 +70,20 @@ let package = Package(
                 .product(name: "CairnTesting", package: "Cairn"),
             ],
             path: "Benchmarks/AnalysisBenchmarks",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // package-benchmark target: starting and ending spans through swift-distributed-tracing, CairnSDK beside
+        // swift-otel in the same run; see ../scripts/bench-sdk.
+        .executableTarget(
+            name: "SDKBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CairnSDK", package: "Cairn"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            path: "Benchmarks/SDKBenchmarks",
             swiftSettings: strict,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
