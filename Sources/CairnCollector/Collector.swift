@@ -89,8 +89,14 @@ public struct Collector: Sendable {
     }
 
     /// HTTP/1.1, over TLS when `configuration.tls` names a certificate and key.
+    ///
+    /// A connection with no traffic for `configuration.idleTimeout` is closed, so that clients that never finish
+    /// closing a connection (after a refused request, say) cannot make the collector hold their sockets and buffers.
     private func serverBuilder() throws -> HTTPServerBuilder {
-        guard let files = configuration.tls else { return .http1() }
+        let idle = configuration.idleTimeout.components
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)))
+        guard let files = configuration.tls else { return http1 }
         let certificates: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {
@@ -105,7 +111,7 @@ public struct Collector: Sendable {
         }
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(key))
-        return try .tls(.http1(), tlsConfiguration: tls)
+        return try .tls(http1, tlsConfiguration: tls)
     }
 
     /// Serves until SIGTERM or SIGINT, then stops intake, commits what was accepted and returns.

@@ -38,6 +38,10 @@ public struct CollectorConfiguration: Sendable, Hashable {
     /// How long spans are kept after they end; nil (the default) keeps them all. Needs a store that implements
     /// `SpanRetention`; `RetentionService` deletes older spans in the background.
     public var retention: Duration?
+    /// How long a connection may stay without traffic before the collector closes it. Default 15 seconds: longer
+    /// than an SDK's batch delay (5 s by default), so exporters keep their connections between exports, and short
+    /// enough that clients that never close their side do not pile up sockets and buffers.
+    public var idleTimeout: Duration
     /// What is redacted from spans before they are stored (`Redactor`). Default `Redactor.defaultRules`:
     /// credentials by attribute key, and payment card numbers in string values.
     public var redactionRules: [RedactionRule]
@@ -70,8 +74,10 @@ public struct CollectorConfiguration: Sendable, Hashable {
         accessTokens: AccessTokens = AccessTokens(),
         tls: TLSFiles? = nil,
         retention: Duration? = nil,
-        redactionRules: [RedactionRule] = Redactor.defaultRules
+        redactionRules: [RedactionRule] = Redactor.defaultRules,
+        idleTimeout: Duration = .seconds(15)
     ) {
+        self.idleTimeout = idleTimeout
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes

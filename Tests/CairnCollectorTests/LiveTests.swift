@@ -1,3 +1,4 @@
+import Glibc
 @testable import CairnCollector
 import CairnModel
 import CairnOTLP
@@ -94,5 +95,39 @@ struct LiveTests {
         #expect(!collector.queue.isAccepting)
         #expect(store.committedWrites.reduce(0, +) == 2)
         #expect(try await storedSpans(of: first + second, in: store) == byID(first + second))
+    }
+
+    @Test("a connection with no traffic is closed after the idle timeout")
+    func idleTimeout() async throws {
+        let collector = Collector(
+            store: InMemoryStore(), configuration: CollectorConfiguration(port: 0, idleTimeout: .milliseconds(300)))
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let group = ServiceGroup(
+            services: [try collector.application { portContinuation.yield($0) }], logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            // A raw socket that connects and sends nothing: the server closes it, so a read ends (returns 0).
+            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(connected == 0)
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let started = ContinuousClock.now
+            var byte: UInt8 = 0
+            let read = recv(socket, &byte, 1, 0)
+            #expect(read == 0, "the server did not close the idle connection")
+            #expect(ContinuousClock.now - started < .seconds(20))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
     }
 }
