@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "CairnSDKTests",
             dependencies: [
-                "CairnSDK", "CairnModel",
+                "CairnSDK", "CairnModel", "CairnTesting",
                 "CairnOTLP", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import CairnModel
 import CairnOTLP
+import CairnTesting
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import CairnModel
+import CairnTesting
 import Foundation
 import Testing
 

@@ -3,27 +3,29 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// The built `cairn` executable, run as a user runs it.
-struct CairnProcess {
-    static let executable: URL = {
+/// The built `cairn` executable (`.build/debug/cairn`, built by `swift build --build-tests`), run as a user runs it:
+/// one command to completion, or `cairn serve` in the background.
+public enum CairnProcess {
+    public static let executable: URL = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         return root.appendingPathComponent(".build/debug/cairn")
     }()
 
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    /// What a finished run wrote and how it exited.
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
     /// Runs `cairn` with the arguments to completion.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         try runTool(executable.path, arguments, environment: environment)
     }
 
     /// Runs the program at `path` with the arguments to completion.
-    static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -42,9 +44,10 @@ struct CairnProcess {
 
     /// A running `cairn serve` on a free port. Its output (JSON log lines) is read all along, so that the collector
     /// never blocks on a full pipe, and kept for tests to read (`output`).
-    final class Server: @unchecked Sendable {
-        let process = Process()
-        let port: Int
+    public final class Server: @unchecked Sendable {
+        public let process = Process()
+        /// The port it listens on.
+        public let port: Int
         private let pipe = Pipe()
         private let collected = Collected()
 
@@ -56,7 +59,8 @@ struct CairnProcess {
             var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
         }
 
-        init(db: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        /// Starts `cairn serve --port 0 --db DB` with more arguments and environment, and waits until it listens.
+        public init(db: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
             process.executableURL = CairnProcess.executable
             process.arguments = ["serve", "--port", "0", "--db", db] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -84,15 +88,15 @@ struct CairnProcess {
                     Thread.sleep(forTimeInterval: 0.01)
                 }
             }
-            guard let found else { throw CLITestError("cairn serve did not say where it listens: \(collected.text)") }
+            guard let found else { throw CairnProcessError("cairn serve did not say where it listens: \(collected.text)") }
             port = found
         }
 
         /// Everything the collector wrote so far, standard output and error.
-        var output: String { collected.text }
+        public var output: String { collected.text }
 
         /// Posts an OTLP/JSON body; returns the status code.
-        func post(json body: String, headers: [String: String] = [:]) async throws -> Int {
+        public func post(json body: String, headers: [String: String] = [:]) async throws -> Int {
             var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/traces")!)
             request.httpMethod = "POST"
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -102,7 +106,8 @@ struct CairnProcess {
             return (response as? HTTPURLResponse)?.statusCode ?? 0
         }
 
-        func signal(_ signal: Int32) -> Int32 {
+        /// Sends `signal` and returns the exit status once the process has ended.
+        public func signal(_ signal: Int32) -> Int32 {
             kill(process.processIdentifier, signal)
             process.waitUntilExit()
             return process.terminationStatus
@@ -110,7 +115,8 @@ struct CairnProcess {
     }
 }
 
-struct CLITestError: Error, CustomStringConvertible {
-    var description: String
+/// A process that did not start as expected.
+public struct CairnProcessError: Error, CustomStringConvertible {
+    public var description: String
     init(_ description: String) { self.description = description }
 }
