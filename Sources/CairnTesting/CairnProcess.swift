@@ -60,7 +60,7 @@ public enum CairnProcess {
         }
 
         /// Starts `cairn serve --port 0 --db DB` with more arguments and environment, and waits until it listens.
-        public init(db: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        public init(db: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
             process.executableURL = CairnProcess.executable
             process.arguments = ["serve", "--port", "0", "--db", db] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -85,7 +85,8 @@ public enum CairnProcess {
                 if let range = text.range(of: #""url":"https?://127\.0\.0\.1:\d+""#, options: .regularExpression) {
                     found = Int(text[range].dropLast().split(separator: ":").last ?? "")
                 } else {
-                    Thread.sleep(forTimeInterval: 0.01)
+                    // Waits without holding one of the concurrency pool's few threads, which other tests need.
+                    try await Task.sleep(for: .milliseconds(10))
                 }
             }
             guard let found else { throw CairnProcessError("cairn serve did not say where it listens: \(collected.text)") }

@@ -47,7 +47,7 @@ struct BackupCommandTests {
         let db = path("live.db")
         let backup = path("backup.db")
         let restored = path("restored.db")
-        let server = try CairnProcess.Server(db: db)
+        let server = try await CairnProcess.Server(db: db)
         let answered = Mutex<[Int]>([])
         let stop = Atomic(false)
         let sender = Task {

@@ -161,7 +161,7 @@ struct ImportExportTests {
 
     @Test("import into a running collector, then export from it, gives the spans back")
     func importToServer() async throws {
-        let server = try CairnProcess.Server(db: folder.appendingPathComponent("served.db").path)
+        let server = try await CairnProcess.Server(db: folder.appendingPathComponent("served.db").path)
         defer { _ = server.signal(SIGTERM) }
         let url = "http://127.0.0.1:\(server.port)"
         let imported = try CairnProcess.run(["import", "--server", url, ShopFixture.jsonLines])

@@ -34,7 +34,7 @@ struct OperationsTests {
 
     @Test("at debug level, no token, header or attribute value reaches the logs, every line is JSON, and the stored span is redacted")
     func noSecretsInLogs() async throws {
-        let server = try CairnProcess.Server(
+        let server = try await CairnProcess.Server(
             db: folder.appendingPathComponent("secrets.db").path, arguments: ["--log-level", "debug"],
             environment: ["CAIRN_INGEST_TOKEN": "ingest-SECRET-1"])
         let secrets = [
@@ -80,7 +80,7 @@ struct OperationsTests {
     func queryToken() async throws {
         let tokenFile = folder.appendingPathComponent("query.token")
         try "q-token-from-file\n".write(to: tokenFile, atomically: true, encoding: .utf8)
-        let server = try CairnProcess.Server(
+        let server = try await CairnProcess.Server(
             db: folder.appendingPathComponent("tokens.db").path, arguments: ["--query-token-file", tokenFile.path])
         let base = "http://127.0.0.1:\(server.port)"
         #expect(try await Self.get("\(base)/api/services").status == 401)
@@ -109,7 +109,7 @@ struct OperationsTests {
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
              "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate])
         try #require(openssl.status == 0, "\(openssl.stderr)")
-        let server = try CairnProcess.Server(
+        let server = try await CairnProcess.Server(
             db: folder.appendingPathComponent("tls.db").path, arguments: ["--tls-cert", certificate, "--tls-key", key])
         let secure = try CairnProcess.runTool(
             "/usr/bin/curl", ["-sS", "--cacert", certificate, "-o", "/dev/null", "-w", "%{http_code}",
@@ -148,7 +148,7 @@ struct OperationsTests {
     @Test("ops/alerts.yml and ops/dashboard.json ask only for metrics that /metrics has, in PromQL that promtool accepts")
     func opsArtifacts() async throws {
         let root = CairnProcess.executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let server = try CairnProcess.Server(db: folder.appendingPathComponent("ops.db").path)
+        let server = try await CairnProcess.Server(db: folder.appendingPathComponent("ops.db").path)
         #expect(try await server.post(json: Self.callPair) == 200)
         var exposition = try await Self.get("http://127.0.0.1:\(server.port)/metrics")
         // The span-derived edge is recorded once both halves are in; scrape until it is there.
@@ -207,11 +207,11 @@ struct OperationsTests {
     @Test("with --retention, a collector deletes the spans that ended before the period, and /metrics shows the store shrink")
     func retention() async throws {
         let db = folder.appendingPathComponent("retention.db").path
-        let first = try CairnProcess.Server(db: db)
+        let first = try await CairnProcess.Server(db: db)
         #expect(try await first.post(json: Self.spanWithSecrets(["k": "v"])) == 200)  // a span of 2023
         #expect(first.signal(SIGTERM) == 0)
 
-        let server = try CairnProcess.Server(db: db, arguments: ["--retention", "30d"])
+        let server = try await CairnProcess.Server(db: db, arguments: ["--retention", "30d"])
         var spans: Double?
         for _ in 0..<250 {
             let body = try await Self.get("http://127.0.0.1:\(server.port)/metrics").body

@@ -32,7 +32,7 @@ struct ServeAndExportTests {
     @Test("kill -9 in the middle of sustained ingest from 4 clients loses no span that was answered with 200, and the store reopens")
     func killNine() async throws {
         let db = folder.appendingPathComponent("kill9.db").path
-        let server = try CairnProcess.Server(db: db)
+        let server = try await CairnProcess.Server(db: db)
         // Four clients send without pause; the collector is killed while requests are in flight.
         final class Count: Sendable { let value = Mutex(0) }
         let count = Count()
@@ -68,7 +68,7 @@ struct ServeAndExportTests {
     @Test("SIGTERM commits what was accepted and exits 0; export finds the trace by id")
     func sigterm() async throws {
         let db = folder.appendingPathComponent("term.db").path
-        let server = try CairnProcess.Server(db: db)
+        let server = try await CairnProcess.Server(db: db)
         let (traceID, body) = request(trace: 1, spans: 3)
         #expect(try await server.post(json: body) == 200)
         #expect(server.signal(SIGTERM) == 0)
@@ -95,7 +95,7 @@ struct ServeAndExportTests {
     @Test("export of a trace that is not stored exits 1")
     func notFound() async throws {
         let db = folder.appendingPathComponent("empty.db").path
-        let server = try CairnProcess.Server(db: db)
+        let server = try await CairnProcess.Server(db: db)
         #expect(server.signal(SIGTERM) == 0)
         let output = try CairnProcess.run(["export", String(repeating: "ab", count: 16), "--db", db])
         #expect(output.status == 1)

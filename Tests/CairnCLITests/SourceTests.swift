@@ -31,7 +31,7 @@ struct SourceTests {
     @Test("--server reads what a live collector stored, as the store and the files read it")
     func serverSource() async throws {
         let db = folder.appendingPathComponent("served.db").path
-        let server = try CairnProcess.Server(db: db)
+        let server = try await CairnProcess.Server(db: db)
         defer { _ = server.signal(SIGTERM) }
         let url = "http://127.0.0.1:\(server.port)"
         #expect(try CairnProcess.run(["import", "--server", url, ShopFixture.protobuf]).status == 0)
@@ -50,7 +50,7 @@ struct SourceTests {
 
     @Test("every analysis command prints the same through --server as on the files the collector was fed")
     func analysesAgreeAcrossSources() async throws {
-        let server = try CairnProcess.Server(db: folder.appendingPathComponent("analyses.db").path)
+        let server = try await CairnProcess.Server(db: folder.appendingPathComponent("analyses.db").path)
         defer { _ = server.signal(SIGTERM) }
         let url = "http://127.0.0.1:\(server.port)"
         #expect(try CairnProcess.run(["import", "--server", url, ShopFixture.protobuf]).status == 0)

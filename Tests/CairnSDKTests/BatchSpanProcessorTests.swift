@@ -1,5 +1,6 @@
 import CairnModel
 import CairnSDK
+import CairnTesting
 import Logging
 import ServiceLifecycle
 import Testing

@@ -17,7 +17,7 @@ struct EndToEndTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let db = folder.appendingPathComponent("e2e.db").path
-        let collector = try CairnProcess.Server(db: db)
+        let collector = try await CairnProcess.Server(db: db)
         let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let environment = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)"]
 
