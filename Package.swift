@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "CairnCollector", "CairnSQLite", "CairnOTLP", "CairnAnalysis",
+                "CairnCollector", "CairnSQLite", "CairnPostgres", "CairnOTLP", "CairnAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -42,8 +42,8 @@ let package = Package(
             swiftSettings: strict,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // package-benchmark target: queries of the SQLite store over a cached store of CAIRN_BENCH_SPANS spans
-        // (Benchmarks/.data/); see ../scripts/bench-query.
+        // package-benchmark target: queries of the SQLite store (or the PostgreSQL one at CAIRN_BENCH_STORE) over a
+        // cached store of CAIRN_BENCH_SPANS spans (Benchmarks/.data/); see ../scripts/bench-query and bench-postgres.
         .executableTarget(
             name: "QueryBenchmarks",
             dependencies: [
@@ -53,6 +53,7 @@ let package = Package(
                 .product(name: "CairnModel", package: "Cairn"),
                 .product(name: "CairnOTLP", package: "Cairn"),
                 .product(name: "CairnSQLite", package: "Cairn"),
+                .product(name: "CairnPostgres", package: "Cairn"),
                 .product(name: "CairnStore", package: "Cairn"),
                 .product(name: "CairnTesting", package: "Cairn"),
             ],

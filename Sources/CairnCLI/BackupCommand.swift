@@ -26,15 +26,15 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The backup file to write; it must not exist.", valueName: "file"))
     var to: String
 
-    @Option(help: ArgumentHelp("The SQLite store to copy (env CAIRN_DB; default ./cairn.db).", valueName: "path"))
-    var db: String?
+    @OptionGroup var store: StoreOptions
 
     func run() async throws {
         do { try backup() } catch let error as CLIError { error.exit() }
     }
 
     private func backup() throws {
-        let path = Self.storePath(db)
+        let path = try store.location.sqlitePath(
+            for: "backup", instead: "take backups with PostgreSQL's own tools (pg_dump, or pg_basebackup with WAL archiving; docs/scaling.md)")
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("there is no store at \(path); give the database file with --db", exitCode: 2)
         }
@@ -43,11 +43,6 @@ struct BackupCommand: AsyncParsableCommand {
             return try store.backup(to: to)
         }
         write((["backed up the store at \(path) to \(to)"] + Self.summary(report)).joined(separator: "\n") + "\n")
-    }
-
-    /// The store's path from `--db`, else `CAIRN_DB`, else `./cairn.db`.
-    static func storePath(_ db: String?) -> String {
-        db ?? ProcessInfo.processInfo.environment["CAIRN_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./cairn.db"
     }
 
     /// What a backup holds, one fact a line, for `backup`, `verify-backup` and `restore`.

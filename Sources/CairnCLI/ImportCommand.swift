@@ -1,7 +1,6 @@
 import ArgumentParser
 import CairnModel
 import CairnOTLP
-import CairnSQLite
 import CairnStore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -16,8 +15,9 @@ struct ImportCommand: AsyncParsableCommand {
         discussion: """
             Reads each file, whatever it is called: one OTLP/JSON ExportTraceServiceRequest, JSON lines of them (as the \
             OpenTelemetry Collector's file exporter writes), or one OTLP protobuf request; each may be gzip-compressed. \
-            The spans go into the SQLite store (--db, created when missing, while a collector may write to it too) or to \
-            a running collector (--server), sent as OTLP/HTTP protobuf.
+            The spans go into the store (--db for a SQLite file, created when missing, or --store for PostgreSQL; \
+            collectors may write to it at the same time) or to a running collector (--server), sent as OTLP/HTTP \
+            protobuf.
 
             A file that cannot be read stops the import with a message naming the file (and the line of JSON lines); \
             the files before it stay imported, and nothing of the bad file is. Spans that OTLP's rules reject (no name, \
@@ -33,17 +33,15 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("OTLP files: JSON, JSON lines or protobuf, gzip or not.", valueName: "file"))
     var files: [String]
 
-    @Option(help: ArgumentHelp(
-        "The SQLite store to import into, created when missing (env CAIRN_DB; default ./cairn.db).", valueName: "path"))
-    var db: String?
+    @OptionGroup var store: StoreOptions
 
     @Option(help: ArgumentHelp(
         "A running collector to send the spans to instead of a store, e.g. http://127.0.0.1:4318.", valueName: "url"))
     var server: String?
 
     func validate() throws {
-        if db != nil && server != nil {
-            throw ValidationError("give one of --db and --server, not both.")
+        if store.isGiven && server != nil {
+            throw ValidationError("give one of --db (or --store) and --server, not both.")
         }
     }
 
@@ -53,12 +51,12 @@ struct ImportCommand: AsyncParsableCommand {
 
     /// Where the spans go.
     private enum Destination {
-        case store(SQLiteStore, path: String)
+        case store(OpenStore, StoreLocation)
         case collector(RemoteReader)
 
         var name: String {
             switch self {
-            case .store(_, let path): "the store at \(path)"
+            case .store(_, let location): location.name
             case .collector(let remote): "the collector at \(remote.server.absoluteString)"
             }
         }
@@ -73,9 +71,19 @@ struct ImportCommand: AsyncParsableCommand {
         if let server {
             destination = .collector(try RemoteReader(server: server))
         } else {
-            let path = db ?? ProcessInfo.processInfo.environment["CAIRN_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./cairn.db"
-            destination = .store(try CLIError.wrap("cannot open the store at \(path)") { try SQLiteStore(path: path) }, path: path)
+            let location = store.location
+            destination = .store(try await location.open(), location)
         }
+        do {
+            try await importFiles(into: destination)
+        } catch {
+            if case .store(let open, _) = destination { await open.close() }
+            throw error
+        }
+        if case .store(let open, _) = destination { await open.close() }
+    }
+
+    private func importFiles(into destination: Destination) async throws {
         let sizes = files.map { path in
             ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
         }
@@ -141,9 +149,9 @@ struct ImportCommand: AsyncParsableCommand {
     /// Writes batches to the store in one transaction, or sends their spans to the collector.
     private func store(_ batches: [SpanBatch], in destination: Destination) async throws {
         switch destination {
-        case .store(let store, let path):
-            do { try await store.write(batches) } catch {
-                throw CLIError("cannot write to the store at \(path): \(error); check the disk and the file's permissions")
+        case .store(let open, let location):
+            do { try await open.store.write(batches) } catch {
+                throw CLIError("cannot write to \(location.name): \(error)")
             }
         case .collector(let remote):
             var spans: [Span] = []

@@ -28,8 +28,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
               cairn maintenance --json | jq '.objects[] | select(.type == "index")'
             """)
 
-    @Option(help: ArgumentHelp("The SQLite store (env CAIRN_DB; default ./cairn.db).", valueName: "path"))
-    var db: String?
+    @OptionGroup var store: StoreOptions
 
     @Flag(help: "Write the report as a JSON object (keys above) instead of text.")
     var json = false
@@ -39,7 +38,9 @@ struct MaintenanceCommand: AsyncParsableCommand {
     }
 
     private func maintain() throws {
-        let path = db ?? ProcessInfo.processInfo.environment["CAIRN_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./cairn.db"
+        let path = try store.location.sqlitePath(
+            for: "maintenance",
+            instead: "PostgreSQL's autovacuum analyzes and vacuums, and --retention drops whole day partitions (docs/scaling.md)")
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("there is no store at \(path); give the database file with --db", exitCode: 2)
         }

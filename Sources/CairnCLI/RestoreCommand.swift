@@ -28,15 +28,15 @@ struct RestoreCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The backup file to restore.", valueName: "file"))
     var file: String
 
-    @Option(help: ArgumentHelp("The SQLite store to replace (env CAIRN_DB; default ./cairn.db).", valueName: "path"))
-    var db: String?
+    @OptionGroup var store: StoreOptions
 
     func run() async throws {
         do { try restore() } catch let error as CLIError { error.exit() }
     }
 
     private func restore() throws {
-        let path = BackupCommand.storePath(db)
+        let path = try store.location.sqlitePath(
+            for: "restore", instead: "restore with PostgreSQL's own tools (pg_restore; docs/scaling.md)")
         let report = try CLIError.wrapStore { try SQLiteStore.restore(from: file, to: path) }
         write((["restored \(file) into the store at \(path)"] + BackupCommand.summary(report)).joined(separator: "\n")
             + "\n")

@@ -1,20 +1,20 @@
 import ArgumentParser
 import CairnCollector
-import CairnSQLite
 import Foundation
 import Logging
 
-/// `cairn serve`: runs the collector, receiving OTLP/HTTP on `/v1/traces` into a SQLite store, until SIGTERM or
-/// SIGINT.
+/// `cairn serve`: runs the collector, receiving OTLP/HTTP on `/v1/traces` into a SQLite or PostgreSQL store, until
+/// SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the collector: receive OTLP/HTTP traces and store them in SQLite.",
+        abstract: "Run the collector: receive OTLP/HTTP traces and store them in SQLite or PostgreSQL.",
         discussion: """
             Listens for OTLP/HTTP (protobuf or JSON, plain or gzip) on POST /v1/traces, and serves the query API \
             (/api), health checks (/health/live, /health/ready) and Prometheus metrics (/metrics) on the same port. \
-            Logs JSON lines on standard output. Flags win over the environment variables CAIRN_HOST, CAIRN_PORT, \
-            CAIRN_DB, LOG_LEVEL, CAIRN_TLS_CERT and CAIRN_TLS_KEY; the tokens come from files or from \
+            Logs JSON lines on standard output. Several collectors can share one PostgreSQL store (--store \
+            postgres://…; docs/scaling.md). Flags win over the environment variables CAIRN_HOST, CAIRN_PORT, \
+            CAIRN_STORE, CAIRN_DB, LOG_LEVEL, CAIRN_TLS_CERT and CAIRN_TLS_KEY; the tokens come from files or from \
             CAIRN_INGEST_TOKEN and CAIRN_QUERY_TOKEN. SIGTERM or SIGINT stops intake, commits every accepted span, \
             and exits with status 0. docs/operations.md lists every setting.
 
@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
               cairn serve
               cairn serve --host 0.0.0.0 --port 4318 --db /var/lib/cairn/cairn.db
               CAIRN_DB=/tmp/cairn.db cairn serve --port 14318
+              cairn serve --host 0.0.0.0 --store postgres://cairn@db.internal:5432/cairn
             """)
 
     @Option(help: ArgumentHelp("The address to listen on (env CAIRN_HOST; default 127.0.0.1).", valueName: "address"))
@@ -30,8 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The TCP port to listen on, 0 for any free port (env CAIRN_PORT; default 4318).", valueName: "port"))
     var port: Int?
 
-    @Option(help: ArgumentHelp("The SQLite database file, created when missing (env CAIRN_DB; default ./cairn.db).", valueName: "path"))
-    var db: String?
+    @OptionGroup var store: StoreOptions
 
     @Option(help: ArgumentHelp("The largest request body accepted, in bytes, before and after gzip decompression (default 20971520).", valueName: "bytes"))
     var maxBodyBytes: Int?
@@ -97,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
         func setting(_ flag: String?, _ variable: String) -> String? {
             flag ?? environment[variable].flatMap { $0.isEmpty ? nil : $0 }
         }
-        let path = setting(db, "CAIRN_DB") ?? "./cairn.db"
+        let location = store.location
 
         configuration.redactionRules = try redactionRules()
         if let text = setting(retention, "CAIRN_RETENTION") {
@@ -125,23 +125,22 @@ struct ServeCommand: AsyncParsableCommand {
             Self.fail("TLS needs both a certificate and its key; give --tls-cert and --tls-key (or CAIRN_TLS_CERT and CAIRN_TLS_KEY)")
         }
 
-        let store: SQLiteStore
+        let open: OpenStore
         do {
-            store = try SQLiteStore(path: path)
+            open = try await location.open()
         } catch {
-            // The store's errors say what happened and what to do.
             Self.fail("\(error)")
         }
 
         let host = configuration.host
         let scheme = configuration.tls == nil ? "http" : "https"
         let tokens = configuration.accessTokens
-        let collector = Collector(store: store, configuration: configuration, logger: logger)
+        let collector = Collector(store: open.store, configuration: configuration, logger: logger)
         collector.metrics.bootstrapMetricsSystem()
         do {
             try await collector.run { port in
                 logger.info("listening", metadata: [
-                    "url": "\(scheme)://\(Self.urlHost(host)):\(port)", "store": "\(path)",
+                    "url": "\(scheme)://\(Self.urlHost(host)):\(port)", "store": "\(location.address)",
                     "ingest_token": "\(tokens.ingest != nil)", "query_token": "\(tokens.query != nil)",
                 ])
             }
@@ -150,6 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             Self.fail("the collector stopped (\(error)); if the address is in use, stop the other process or choose another --port")
         }
+        await open.close()
     }
 
     /// The redaction rules of the flags: the defaults unless turned off, then the keys and patterns given.

@@ -41,7 +41,7 @@ extension PostgresStore {
         return try await readSnapshot("searching traces") { connection in
             var newest: [TraceID: UInt64] = [:]
             var bound = StoredTime.key(query.startTimeMax ?? .max)
-            var pageSize = max(256, query.limit * 4)
+            var pageSize = max(256, min(query.limit, 4_096) * 4)
             while true {
                 var pageBinds = binds
                 pageBinds.append(bound)
@@ -74,7 +74,7 @@ extension PostgresStore {
                 if count < pageSize { break }
                 if first == last {
                     // Every row of the page starts at the same time: read more rows of that time at once.
-                    pageSize *= 2
+                    pageSize = min(pageSize, 1 << 40) * 2
                     continue
                 }
                 // The next page starts at the last start read, whose rows may go on past this page.

@@ -90,3 +90,16 @@ struct PostgresURL: Sendable {
             host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
 }
+
+extension PostgresStore {
+    /// Whether `text` names a PostgreSQL store: a `postgres://` or `postgresql://` URL.
+    public static func isStoreURL(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
+    }
+
+    /// `url` without its password, for messages and logs; a URL that does not parse is shown as `postgres://…`.
+    public static func redacted(_ url: String) -> String {
+        (try? PostgresURL(url).redacted) ?? "postgres://…"
+    }
+}

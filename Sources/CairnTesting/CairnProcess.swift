@@ -60,9 +60,15 @@ public enum CairnProcess {
         }
 
         /// Starts `cairn serve --port 0 --db DB` with more arguments and environment, and waits until it listens.
-        public init(db: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
+        public convenience init(db: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
+            try await self.init(arguments: ["--db", db] + arguments, environment: environment)
+        }
+
+        /// Starts `cairn serve --port 0` with the arguments (which name its store) and environment, and waits until
+        /// it listens.
+        public init(arguments: [String], environment: [String: String] = [:]) async throws {
             process.executableURL = CairnProcess.executable
-            process.arguments = ["serve", "--port", "0", "--db", db] + arguments
+            process.arguments = ["serve", "--port", "0"] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             process.standardOutput = pipe
             process.standardError = pipe

@@ -266,6 +266,8 @@ public enum StoreConformance {
         try await expectSearches(store, [
             (TraceQuery(), [5, 4, 3, 2, 1]),
             (TraceQuery(limit: 3), [5, 4, 3]),
+            // What `cairn export --all` asks for.
+            (TraceQuery(limit: .max), [5, 4, 3, 2, 1]),
             (TraceQuery(service: "frontend", limit: 2), [3, 2]),
             (TraceQuery(service: "frontend", limit: 1), [3]),
             (TraceQuery(service: "frontend", limit: 0), []),

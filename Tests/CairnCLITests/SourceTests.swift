@@ -83,12 +83,12 @@ struct SourceTests {
     }
 
     @Test("usage errors are one line that points at the command's help, status 2", arguments: [
-        (["traces", "--db", "x.db", "--server", "http://127.0.0.1:4318"], "give one of --db, --server and --file, not several", "cairn traces"),
+        (["traces", "--db", "x.db", "--server", "http://127.0.0.1:4318"], "give one of --db (or --store), --server and --file, not several", "cairn traces"),
         (["export", "--all", "--bogus"], "unknown option '--bogus'", "cairn export"),
-        (["export", "--all", "--db", "x.db", "--file", "y.json"], "give one of --db, --server and --file, not several", "cairn export"),
+        (["export", "--all", "--db", "x.db", "--file", "y.json"], "give one of --db (or --store), --server and --file, not several", "cairn export"),
         (["export", "4bf92f35"], "4bf92f35 is not a trace id; give 32 hexadecimal digits", "cairn export"),
         (["import"], "missing expected argument '<file> ...'", "cairn import"),
-        (["import", "a.json", "--db", "x.db", "--server", "http://127.0.0.1:4318"], "give one of --db and --server, not both", "cairn import"),
+        (["import", "a.json", "--db", "x.db", "--server", "http://127.0.0.1:4318"], "give one of --db (or --store) and --server, not both", "cairn import"),
         (["frobnicate"], "unexpected argument 'frobnicate'", "cairn"),
     ])
     func usageErrors(arguments: [String], message: String, command: String) throws {
@@ -103,7 +103,7 @@ struct SourceTests {
         let missing = folder.appendingPathComponent("none.db").path
         let output = try CairnProcess.run(["export", "--all", "--db", missing])
         #expect(output.status == 2)
-        #expect(output.stderr == "cairn: there is no store at \(missing); give the database file with --db, or read a collector with --server\n")
+        #expect(output.stderr == "cairn: there is no store at \(missing); give the database file with --db (or a store's URL with --store), or read a collector with --server\n")
         #expect(!FileManager.default.fileExists(atPath: missing))
 
         let notFound = try CairnProcess.run(["export", String(repeating: "0", count: 31) + "1", "--file", ShopFixture.json])

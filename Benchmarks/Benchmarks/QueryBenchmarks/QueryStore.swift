@@ -1,18 +1,22 @@
 import CairnModel
 import CairnOTLP
+import CairnPostgres
 import CairnSQLite
 import CairnStore
 import CairnTesting
 import Foundation
 
 /// The store that the query benchmarks read: `spanCount` spans of `Fixtures.realisticSpans`, built once into
-/// `Benchmarks/.data/query-<spanCount>.sqlite` and reused while that file exists (delete it to rebuild).
+/// `Benchmarks/.data/query-<spanCount>.sqlite` and reused while that file exists (delete it to rebuild). With
+/// `CAIRN_BENCH_STORE` set to a PostgreSQL URL (../scripts/bench-postgres), the spans go into that database instead,
+/// once, with the facts about them in `Benchmarks/.data/query-<spanCount>.postgres.json` (the script deletes it with
+/// the database); their day partitions are created whatever their age.
 ///
 /// Traces of 8 to 30 spans over 8 services, one root every 20 to 50 ms (about 540 spans a second: 10 million spans
 /// cover about 5 hours), written through `SQLiteStore.write` in group commits of 4,000 to 16,000 spans made of
 /// requests of 8 to 40 traces, as the collector commits them under load. Each service runs on 3 hosts (resources).
 struct QueryStore: Sendable {
-    let store: SQLiteStore
+    let store: any SpanReader & SpanWriter
     let spanCount: Int
     /// The start of the first span and of the last, in nanoseconds since the Unix epoch.
     let firstStart: UInt64
@@ -27,15 +31,36 @@ struct QueryStore: Sendable {
     static func open(spanCount: Int) async throws -> QueryStore {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".data")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let url = ProcessInfo.processInfo.environment["CAIRN_BENCH_STORE"], !url.isEmpty {
+            let metadataPath = directory.appendingPathComponent("query-\(spanCount).postgres.json").path
+            var configuration = PostgresStore.Configuration()
+            configuration.partitionDaysBack = 1_000_000
+            let store = try await PostgresStore(url: url, configuration: configuration)
+            if !FileManager.default.fileExists(atPath: metadataPath) {
+                guard try await store.spanCount() == 0 else {
+                    throw QueryStoreError("\(store.url) holds spans but \(metadataPath) is missing; give an empty database")
+                }
+                log("building \(store.url) with \(spanCount) spans (once; delete \(metadataPath) and the database to rebuild)")
+                let metadata = try await fill(store, spanCount: spanCount)
+                try JSONEncoder().encode(metadata).write(to: URL(fileURLWithPath: metadataPath))
+            }
+            return try QueryStore(store: store, metadataPath: metadataPath)
+        }
         let path = directory.appendingPathComponent("query-\(spanCount).sqlite").path
         let metadataPath = path + ".json"
         if !FileManager.default.fileExists(atPath: path) || !FileManager.default.fileExists(atPath: metadataPath) {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try await build(spanCount: spanCount, path: path, metadataPath: metadataPath)
         }
+        return try QueryStore(store: try SQLiteStore(path: path), metadataPath: metadataPath)
+    }
+
+    private init(store: any SpanReader & SpanWriter, metadataPath: String) throws {
         let metadata = try JSONDecoder().decode(Metadata.self, from: Data(contentsOf: URL(fileURLWithPath: metadataPath)))
-        return QueryStore(store: try SQLiteStore(path: path), spanCount: metadata.spans, firstStart: metadata.firstStart,
-                          lastStart: metadata.lastStart)
+        self.store = store
+        spanCount = metadata.spans
+        firstStart = metadata.firstStart
+        lastStart = metadata.lastStart
     }
 
     /// What the benchmarks need to know of the store without reading it all.
@@ -52,28 +77,7 @@ struct QueryStore: Sendable {
             try? FileManager.default.removeItem(atPath: partial + suffix)
         }
         log("building \(path) with \(spanCount) spans (once; delete the file to rebuild)")
-        let started = ContinuousClock.now
-        var metadata = Metadata(spans: 0, firstStart: .max, lastStart: 0)
-        do {
-            let store = try SQLiteStore(path: partial)
-            var commit = 0
-            var next = makeCommit(number: commit, cursor: epoch, remaining: spanCount)
-            while next.spans > 0 {
-                let current = next
-                commit += 1
-                // Generating the next commit overlaps with writing this one.
-                let (number, remaining) = (commit, spanCount - metadata.spans - current.spans)
-                async let following = makeCommit(number: number, cursor: current.cursor, remaining: remaining)
-                try await store.write(current.batches)
-                metadata.spans += current.spans
-                metadata.firstStart = min(metadata.firstStart, current.firstStart)
-                metadata.lastStart = max(metadata.lastStart, current.lastStart)
-                if commit % 100 == 0 {
-                    log("\(metadata.spans) spans in \(commit) commits, \(started.duration(to: .now))")
-                }
-                next = await following
-            }
-        }
+        let metadata = try await fill(try SQLiteStore(path: partial), spanCount: spanCount)
         // The store is closed here: its last connection checkpoints the log into the file.
         for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: partial + suffix) {
             try? FileManager.default.removeItem(atPath: path + suffix)
@@ -81,7 +85,31 @@ struct QueryStore: Sendable {
         }
         try FileManager.default.moveItem(atPath: partial, toPath: path)
         try JSONEncoder().encode(metadata).write(to: URL(fileURLWithPath: metadataPath))
-        log("built \(path): \(metadata.spans) spans over \((metadata.lastStart - metadata.firstStart) / 1_000_000_000) s of traffic in \(started.duration(to: .now))")
+    }
+
+    /// Writes `spanCount` spans into `store`, commit by commit, and returns the facts about them.
+    private static func fill(_ store: any SpanWriter, spanCount: Int) async throws -> Metadata {
+        let started = ContinuousClock.now
+        var metadata = Metadata(spans: 0, firstStart: .max, lastStart: 0)
+        var commit = 0
+        var next = makeCommit(number: commit, cursor: epoch, remaining: spanCount)
+        while next.spans > 0 {
+            let current = next
+            commit += 1
+            // Generating the next commit overlaps with writing this one.
+            let (number, remaining) = (commit, spanCount - metadata.spans - current.spans)
+            async let following = makeCommit(number: number, cursor: current.cursor, remaining: remaining)
+            try await store.write(current.batches)
+            metadata.spans += current.spans
+            metadata.firstStart = min(metadata.firstStart, current.firstStart)
+            metadata.lastStart = max(metadata.lastStart, current.lastStart)
+            if commit % 100 == 0 {
+                log("\(metadata.spans) spans in \(commit) commits, \(started.duration(to: .now))")
+            }
+            next = await following
+        }
+        log("wrote \(metadata.spans) spans over \((metadata.lastStart - metadata.firstStart) / 1_000_000_000) s of traffic in \(started.duration(to: .now)) (\(Int(Double(metadata.spans) / max(0.001, Double(started.duration(to: .now).components.seconds)))) spans/s)")
+        return metadata
     }
 
     /// One group commit: its requests, the number of spans, their first and last starts, and where the next
@@ -148,6 +176,12 @@ struct QueryStore: Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// A store that cannot be used for the benchmarks, and why.
+    struct QueryStoreError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     static func log(_ message: String) {
