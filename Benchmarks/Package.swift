@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "cairn-loadgen", targets: ["CairnLoadgen"]),
         .executable(name: "cairn-insertbench", targets: ["CairnInsertBench"]),
+        .executable(name: "cairn-exportbench", targets: ["CairnExportBench"]),
     ],
     dependencies: [
         // Named, so that target dependencies do not depend on the name of the checkout's directory.
@@ -120,6 +121,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CairnLoadgen",
+            swiftSettings: strict
+        ),
+        // One service ending spans at a paced rate through CairnSDK's default export pipeline into a collector;
+        // see ../scripts/bench-export.
+        .executableTarget(
+            name: "CairnExportBench",
+            dependencies: [
+                .product(name: "CairnSDK", package: "Cairn"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CairnExportBench",
             swiftSettings: strict
         ),
         .testTarget(

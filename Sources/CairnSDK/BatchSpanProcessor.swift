@@ -1,4 +1,4 @@
-public import CairnModel
+import CairnModel
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -12,8 +12,14 @@ import Synchronization
 /// the export task logs the count at most once per ``Configuration/droppedSpansLogInterval``. The export task, which
 /// ``run()`` runs, exports a batch of at most ``Configuration/maxExportBatchSize`` spans as soon as that many are
 /// queued, and whatever is queued every ``Configuration/scheduleDelay`` otherwise; it converts spans to
-/// `CairnModel.Span` there, off the threads that ended them. Exports never overlap, and each is given
-/// ``Configuration/exportTimeout`` before it is cancelled.
+/// `CairnModel.Span` there, off the threads that ended them. Each export is given ``Configuration/exportTimeout``
+/// before it is cancelled.
+///
+/// Exports do not overlap unless the exporter says they may: ``OTLPHTTPExporter`` allows
+/// ``OTLPHTTPExporter/Configuration/maxConcurrentExports`` (16 by default), so that the next full batches are sent
+/// while earlier ones wait for the collector's answer. With one export at a time, a round trip longer than a batch's
+/// worth of spans (512 spans take 10 ms at 50,000 spans/s) fills the 2048-span queue within a few batches. Spans in
+/// flight are out of the queue: at most ``Configuration/maxQueueSize`` spans wait, plus a batch per export in flight.
 ///
 /// It is a ServiceLifecycle `Service`: run it in your `ServiceGroup` (``CairnTracingService`` does). Its graceful
 /// shutdown exports every span ended before it, then shuts the exporter down. Spans that end after shutdown are
@@ -39,7 +45,8 @@ public final class BatchSpanProcessor: SpanProcessor, Service, CustomStringConve
     private let sleep: @Sendable (Duration) async throws -> Void
     private let now: @Sendable () -> Duration
     private let state: Mutex<State>
-    private let exportLock = AsyncLock()
+    /// One permit per export that may be in flight at once.
+    private let exportSlots: AsyncSemaphore
     private let lastLog = Mutex<Duration?>(nil)
 
     /// A processor that exports to `exporter`, reading time from `clock` (tests pass a manual clock).
@@ -54,6 +61,8 @@ public final class BatchSpanProcessor: SpanProcessor, Service, CustomStringConve
         configuration.maxExportBatchSize = min(max(1, configuration.maxExportBatchSize), configuration.maxQueueSize)
         self.configuration = configuration
         self.exporter = exporter
+        self.exportSlots = AsyncSemaphore(
+            permits: max(1, (exporter as? any ConcurrentSpanExporter)?.maxConcurrentExports ?? 1))
         self.logger = logger
         self.sleep = { duration in try await clock.sleep(for: duration) }
         let start = clock.now
@@ -100,7 +109,8 @@ public final class BatchSpanProcessor: SpanProcessor, Service, CustomStringConve
     }
 
     /// Exports every span queued when it is called, in batches, and returns when the exporter is done with them
-    /// (or each batch's ``Configuration/exportTimeout`` has passed). Works whether or not ``run()`` runs.
+    /// and with every export already in flight (or each batch's ``Configuration/exportTimeout`` has passed). Works
+    /// whether or not ``run()`` runs.
     public func forceFlush() async throws {
         await exportQueued()
         try await exporter.forceFlush()
@@ -149,27 +159,40 @@ public final class BatchSpanProcessor: SpanProcessor, Service, CustomStringConve
         }
     }
 
+    /// Waits for a full batch or the schedule delay, then starts exports: of the full batches only when a batch
+    /// filled (the rest waits for the next batch or the delay, rather than costing a round trip of its own), of
+    /// everything queued when the delay passed. Exports run in child tasks, at most as many at once as the exporter
+    /// allows; the loop returns when those it started are done.
     private func exportLoop() async {
-        while !Task.isCancelled {
-            if state.withLock({ $0.shutdownRequested }) { return }
-            await waitForFullBatch(orAtMost: configuration.scheduleDelay)
-            if Task.isCancelled || state.withLock({ $0.shutdownRequested }) { return }
-            await exportQueued()
-            logDropsAndFailures(force: false)
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                if state.withLock({ $0.shutdownRequested }) { return }
+                let batchFilled = await waitForFullBatch(orAtMost: configuration.scheduleDelay)
+                if Task.isCancelled || state.withLock({ $0.shutdownRequested }) { return }
+                while !Task.isCancelled, let (batch, slot) = await takeBatch(fullOnly: batchFilled, atMost: .max) {
+                    group.addTask { await self.export(batch, slot: slot) }
+                }
+                logDropsAndFailures(force: false)
+            }
         }
     }
 
-    /// Returns when a batch is full, shutdown is requested, or `delay` has passed on the clock.
-    private func waitForFullBatch(orAtMost delay: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [sleep] in try? await sleep(delay) }
+    /// Returns true when a batch is full, false when shutdown is requested or `delay` has passed on the clock.
+    private func waitForFullBatch(orAtMost delay: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [sleep] in
+                try? await sleep(delay)
+                return false
+            }
             group.addTask { await self.waitForSignal() }
-            await group.next()
+            let filled = await group.next() ?? false
             group.cancelAll()
+            return filled
         }
     }
 
-    private func waitForSignal() async {
+    /// Returns when a batch is full (true) or on shutdown or cancellation (false).
+    private func waitForSignal() async -> Bool {
         let batchSize = configuration.maxExportBatchSize
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -189,29 +212,48 @@ public final class BatchSpanProcessor: SpanProcessor, Service, CustomStringConve
             }
             waiter?.resume()
         }
+        return !Task.isCancelled && state.withLock { !$0.shutdownRequested && $0.queue.count >= batchSize }
     }
 
     // MARK: export
 
-    /// Takes the queued spans and exports them in batches; exports never overlap.
+    /// Exports the spans queued now, in batches, and returns when they and every export already in flight are done.
     private func exportQueued() async {
-        await exportLock.lock()
-        defer { exportLock.unlock() }
-        var fresh: [FinishedSpan] = []
-        fresh.reserveCapacity(configuration.maxQueueSize)
-        let taken = state.withLock { state in
-            swap(&fresh, &state.queue)
-            return fresh
+        var remaining = state.withLock { $0.queue.count }
+        await withDiscardingTaskGroup { group in
+            while remaining > 0, let (batch, slot) = await takeBatch(fullOnly: false, atMost: remaining) {
+                remaining -= batch.count
+                group.addTask { await self.export(batch, slot: slot) }
+            }
         }
-        guard !taken.isEmpty else { return }
-        let batchSize = configuration.maxExportBatchSize
-        var start = 0
-        while start < taken.count {
-            let end = min(start + batchSize, taken.count)
-            let batch = taken[start..<end].map { $0.converted() }
-            await exportBatch(batch)
-            start = end
+        // Exports the export loop started before.
+        await exportSlots.waitForPermitsHeldNow()
+    }
+
+    /// Waits for an export slot, then takes the oldest batch from the queue: a full one only when `fullOnly`, at
+    /// most `limit` spans; nil (and the slot given back) when there is none. The caller exports it with
+    /// ``export(_:slot:)``, which gives the slot back.
+    private func takeBatch(fullOnly: Bool, atMost limit: Int) async -> ([FinishedSpan], AsyncSemaphore.Permit)? {
+        let slot = await exportSlots.acquire()
+        let batchSize = min(configuration.maxExportBatchSize, limit)
+        let batch: [FinishedSpan] = state.withLock { state in
+            let count = min(batchSize, state.queue.count)
+            if count == 0 || (fullOnly && count < configuration.maxExportBatchSize) { return [] }
+            defer { state.queue.removeFirst(count) }
+            return Array(state.queue.prefix(count))
         }
+        guard !batch.isEmpty else {
+            exportSlots.release(slot)
+            return nil
+        }
+        return (batch, slot)
+    }
+
+    /// Converts and exports a batch taken with ``takeBatch(fullOnly:atMost:)``, counts the outcome and gives the
+    /// export slot back.
+    private func export(_ spans: [FinishedSpan], slot: AsyncSemaphore.Permit) async {
+        defer { exportSlots.release(slot) }
+        await exportBatch(spans.map { $0.converted() })
     }
 
     private func exportBatch(_ batch: [CairnModel.Span]) async {
@@ -276,37 +318,82 @@ public final class BatchSpanProcessor: SpanProcessor, Service, CustomStringConve
     }
 }
 
-/// A lock that suspends rather than blocks: it keeps exports from overlapping.
-final class AsyncLock: Sendable {
-    private struct State {
-        var locked = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+/// A counting semaphore that suspends rather than blocks, first come first served: it bounds the exports in flight.
+///
+/// Each permit handed out is numbered, so that ``waitForPermitsHeldNow()`` can wait for the exports in flight when
+/// it is called without waiting for later ones (under a steady load there may never be a moment with none).
+final class AsyncSemaphore: Sendable {
+    /// A permit taken with ``acquire()``; give it back with ``release(_:)``.
+    struct Permit: Sendable {
+        fileprivate let number: UInt64
     }
 
-    private let state = Mutex(State())
+    private struct State {
+        var available: Int
+        var nextNumber: UInt64 = 0
+        var held: Set<UInt64> = []
+        var waiters: [CheckedContinuation<Permit, Never>] = []
+        /// Callers of `waitForPermitsHeldNow`, each with the permits it still waits for.
+        var drainers: [(pending: Set<UInt64>, continuation: CheckedContinuation<Void, Never>)] = []
 
-    func lock() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let acquired = state.withLock { state in
-                if !state.locked {
-                    state.locked = true
-                    return true
+        mutating func take() -> Permit {
+            nextNumber += 1
+            held.insert(nextNumber)
+            return Permit(number: nextNumber)
+        }
+    }
+
+    private let state: Mutex<State>
+
+    init(permits: Int) {
+        state = Mutex(State(available: permits))
+    }
+
+    /// Takes a permit, waiting for one if none is free.
+    func acquire() async -> Permit {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Permit, Never>) in
+            let permit: Permit? = state.withLock { state in
+                if state.available > 0, state.waiters.isEmpty {
+                    state.available -= 1
+                    return state.take()
                 }
                 state.waiters.append(continuation)
-                return false
+                return nil
             }
-            if acquired { continuation.resume() }
+            if let permit { continuation.resume(returning: permit) }
         }
     }
 
-    func unlock() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
-                state.locked = false
-                return nil
+    /// Gives a permit back, to the longest waiter if there is one.
+    func release(_ permit: Permit) {
+        let (next, drained) = state.withLock { state in
+            state.held.remove(permit.number)
+            var drained: [CheckedContinuation<Void, Never>] = []
+            for index in state.drainers.indices { state.drainers[index].pending.remove(permit.number) }
+            state.drainers.removeAll { drainer in
+                guard drainer.pending.isEmpty else { return false }
+                drained.append(drainer.continuation)
+                return true
             }
-            return state.waiters.removeFirst()
+            guard !state.waiters.isEmpty else {
+                state.available += 1
+                return ((CheckedContinuation<Permit, Never>, Permit)?.none, drained)
+            }
+            return ((state.waiters.removeFirst(), state.take()), drained)
         }
-        next?.resume()
+        if let (waiter, permit) = next { waiter.resume(returning: permit) }
+        for continuation in drained { continuation.resume() }
+    }
+
+    /// Returns when every permit held at the call has been given back.
+    func waitForPermitsHeldNow() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if state.held.isEmpty { return true }
+                state.drainers.append((state.held, continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
     }
 }

@@ -61,16 +61,16 @@ public struct CairnSpan: Tracing.Span {
                 }
             } else {
                 let scratch = ScratchAttributes.current
-                if scratch.isLent {
+                if scratch.pointee.isLent {
                     var fresh = SpanAttributes()
                     yield &fresh
                 } else {
-                    scratch.isLent = true
+                    scratch.pointee.isLent = true
                     defer {
-                        scratch.clear()
-                        scratch.isLent = false
+                        scratch.pointee.clear()
+                        scratch.pointee.isLent = false
                     }
-                    yield &scratch.attributes
+                    yield &scratch.pointee.attributes
                 }
             }
         }

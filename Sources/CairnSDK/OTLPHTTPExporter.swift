@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 public import CairnModel
 import CairnOTLP
 public import Logging
@@ -23,7 +23,7 @@ import Tracing
 /// The exporter owns its `HTTPClient`, made at the first export and shut down by ``shutdown()``; the client traces
 /// nothing, so exports never make spans of their own. Call ``shutdown()`` (a ``BatchSpanProcessor`` does when it
 /// shuts down) before dropping an exporter that has exported.
-public final class OTLPHTTPExporter: SpanExporter {
+public final class OTLPHTTPExporter: SpanExporter, ConcurrentSpanExporter {
     private struct State {
         var client: HTTPClient?
         var isShutDown = false
@@ -66,6 +66,9 @@ public final class OTLPHTTPExporter: SpanExporter {
         try await send(body, spanCount: batch.count, client: client)
     }
 
+    /// ``Configuration/maxConcurrentExports``: the client sends concurrent exports on connections of their own.
+    var maxConcurrentExports: Int { max(1, configuration.maxConcurrentExports) }
+
     /// Shuts the HTTP client down; later exports fail. Only the first call does anything.
     public func shutdown() async {
         let client: HTTPClient? = state.withLock { state in
@@ -89,6 +92,9 @@ public final class OTLPHTTPExporter: SpanExporter {
             // A failed connection comes back to `send`, which retries it with backoff within the time bound,
             // instead of the pool retrying it until the request's deadline.
             configuration.connectionPool.retryConnectionEstablishment = false
+            // A connection for each export a batch processor may have in flight (the client's default is 8).
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(
+                configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit, maxConcurrentExports)
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             state.client = client
             return client

@@ -4,7 +4,8 @@ public import CairnModel
 ///
 /// See [the OpenTelemetry SpanExporter](https://opentelemetry.io/docs/specs/otel/trace/sdk/#span-exporter). A
 /// processor calls `export` with one batch at a time, never concurrently, and never on the thread that ended the
-/// spans. Each span carries its resource and instrumentation scope.
+/// spans (unless the exporter allows concurrent exports, as ``OTLPHTTPExporter`` does). Each span carries its
+/// resource and instrumentation scope.
 public protocol SpanExporter: Sendable {
     /// Exports a batch; throws when the batch could not be delivered.
     func export(_ batch: [CairnModel.Span]) async throws
@@ -34,4 +35,15 @@ public struct ClosureSpanExporter: SpanExporter {
     public func export(_ batch: [CairnModel.Span]) async throws {
         try await body(batch)
     }
+}
+
+/// An exporter whose `export` may run several times at once: ``BatchSpanProcessor`` then keeps up to
+/// ``maxConcurrentExports`` batches in flight instead of one.
+///
+/// The specification lets an exporter be called again while an earlier export is still in progress when it reports
+/// results asynchronously ([Export](https://opentelemetry.io/docs/specs/otel/trace/sdk/#exportbatch)); in Swift an
+/// exporter declares it with this protocol. Internal until an exporter outside the SDK needs it.
+protocol ConcurrentSpanExporter: SpanExporter {
+    /// How many exports may be in flight at once; at least 1.
+    var maxConcurrentExports: Int { get }
 }

@@ -134,6 +134,44 @@ struct BatchSpanProcessorTests {
         try await test.stop(task)
     }
 
+    @Test("under many fast producers and a slow exporter, every span ended is exported once or counted as dropped")
+    func fastProducersSlowExporter() async throws {
+        let test = BatchSpanProcessorTests(queue: 64, batch: 16)
+        let task = try await test.startLoop()
+        let tracer = test.tracer
+        func endConcurrently(phase: Int) async {
+            await withTaskGroup(of: Void.self) { group in
+                for producer in 0..<8 {
+                    group.addTask {
+                        for index in 0..<500 {
+                            tracer.startSpan("\(phase).\(producer).\(index)", context: .topLevel).end()
+                        }
+                    }
+                }
+            }
+        }
+
+        // The exporter hangs on its first batch: at most the spans it took (a queue's worth) and a full queue are
+        // kept, the rest are dropped.
+        test.exporter.stick()
+        await endConcurrently(phase: 1)
+        let droppedWhileStuck = test.processor.droppedSpanCount
+        #expect(droppedWhileStuck >= 4_000 - 2 * 64)
+
+        // The exporter runs again while producers keep ending spans faster than it exports.
+        test.exporter.release()
+        await endConcurrently(phase: 2)
+        try await test.stop(task)
+
+        let names = test.exporter.batches.flatMap { $0.map(\.name) }
+        #expect(Set(names).count == names.count, "a span was exported twice")
+        #expect(test.exporter.batches.allSatisfy { $0.count <= 16 })
+        #expect(test.processor.exportedSpanCount == names.count)
+        #expect(test.processor.exportedSpanCount + test.processor.droppedSpanCount == 8_000)
+        #expect(test.processor.failedSpanCount == 0)
+        #expect(test.processor.queuedSpanCount == 0)
+    }
+
     @Test("an export that outlasts the export timeout is cancelled and its spans are counted as failed")
     func exportTimeout() async throws {
         let test = BatchSpanProcessorTests(queue: 16, batch: 4, stuck: true)
