@@ -92,9 +92,11 @@ public struct Collector: Sendable {
     ///
     /// A connection with no traffic for `configuration.idleTimeout` is closed, so that clients that never finish
     /// closing a connection (after a refused request, say) cannot make the collector hold their sockets and buffers.
+    /// The rest of a body answered without being read (a refusal) is dropped as it arrives (`UnreadBodyDiscarder`).
     private func serverBuilder() throws -> HTTPServerBuilder {
         let idle = configuration.idleTimeout.components
         let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [UnreadBodyDiscarder()],
             idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)))
         guard let files = configuration.tls else { return http1 }
         let certificates: [NIOSSLCertificate]

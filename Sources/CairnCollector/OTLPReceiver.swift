@@ -79,6 +79,7 @@ public struct OTLPReceiver: Sendable {
         }
         // Reserve room for the body before reading it (all of the limit when its length is not given), so that an
         // overloaded collector neither buffers what it would refuse nor reads more bodies at once than it can queue.
+        // What the client still sends of a refused body is dropped as it arrives (`UnreadBodyDiscarder`).
         let reserved = contentLength ?? configuration.maxBodyBytes
         guard queue.reserve(bytes: reserved) else {
             return refused(queue.isAccepting ? .full : .shuttingDown, format: format)
