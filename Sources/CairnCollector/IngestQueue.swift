@@ -32,8 +32,8 @@ public final class IngestQueue: Service, Sendable {
         var accepting = true
         /// Why the last commit failed; nil once a commit succeeds.
         var lastCommitError: String?
-        /// The run loop, when it waits for work.
-        var runner: CheckedContinuation<Void, Never>?
+        /// The commit loops that wait for work.
+        var runners: [CheckedContinuation<Void, Never>] = []
         /// Tasks waiting for a condition on the queue (`waitUntil`).
         var observers: [(condition: @Sendable (Snapshot) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
 
@@ -48,9 +48,9 @@ public final class IngestQueue: Service, Sendable {
             return satisfied
         }
 
+        /// Removes and returns one waiting commit loop, to wake for new work.
         mutating func takeRunner() -> CheckedContinuation<Void, Never>? {
-            defer { runner = nil }
-            return runner
+            runners.popLast()
         }
     }
 
@@ -180,11 +180,21 @@ public final class IngestQueue: Service, Sendable {
     }
 
     /// Commits accepted batches until graceful shutdown (or cancellation), then commits what remains and returns.
+    ///
+    /// As many commit loops run as the store takes writes at once (`SpanWriter.concurrentWrites`): each takes the
+    /// batches queued when it is free, so while one commit waits for the store the next batches are committed
+    /// beside it.
     public func run() async {
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                while let commit = await nextCommit() {
-                    await self.commit(commit)
+                await withDiscardingTaskGroup { group in
+                    for _ in 0..<max(1, writer.concurrentWrites) {
+                        group.addTask {
+                            while let commit = await self.nextCommit() {
+                                await self.commit(commit)
+                            }
+                        }
+                    }
                 }
             } onCancel: {
                 self.stopAccepting()
@@ -198,7 +208,8 @@ public final class IngestQueue: Service, Sendable {
     private func stopAccepting() {
         let wakeUps = state.withLock { state in
             state.accepting = false
-            return state.takeSatisfiedObservers() + (state.takeRunner().map { [$0] } ?? [])
+            defer { state.runners = [] }
+            return state.takeSatisfiedObservers() + state.runners
         }
         for continuation in wakeUps { continuation.resume() }
     }
@@ -227,7 +238,7 @@ public final class IngestQueue: Service, Sendable {
                 await withCheckedContinuation { (runner: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state in
                         guard state.pending.isEmpty && state.accepting else { return true }
-                        state.runner = runner
+                        state.runners.append(runner)
                         return false
                     }
                     if resumeNow { runner.resume() }

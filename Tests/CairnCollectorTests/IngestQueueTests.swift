@@ -123,6 +123,32 @@ struct IngestQueueTests {
         #expect(store.committedWrites.reduce(0, +) == 6)
     }
 
+    @Test("a store that takes several writes at once gets that many commits in flight, and no more")
+    func concurrentCommits() async throws {
+        let store = InstrumentedStore(InMemoryStore(), holding: true, concurrentWrites: 3)
+        let queue = IngestQueue(writer: store, configuration: CollectorConfiguration())
+        let spans = (0..<5).map { Fixtures.realisticSpans(count: 10, seed: 60 + UInt64($0)) }
+        let batches = try spans.map { try OTLPProtobuf.decodeRequest(OTLPProtobuf.encodeRequest($0)).batch }
+        try await withRunningQueue(queue) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // One request at a time: each is taken by a free commit loop while the earlier ones are held.
+                for (index, batch) in batches.prefix(3).enumerated() {
+                    group.addTask { try await queue.submit(batch) }
+                    await store.waitUntilWritesBegan(index + 1)
+                }
+                for batch in batches.suffix(2) { group.addTask { try await queue.submit(batch) } }
+                await queue.waitUntil { $0.queuedSpans == 50 }
+                #expect(store.writesBegun == 3, "the fourth commit waits for a free loop")
+                store.release()
+                try await group.waitForAll()
+            }
+        }
+        // The three held requests one by one, then the two that waited, together.
+        #expect(store.committedWrites.sorted() == [1, 1, 1, 2])
+        let all = spans.flatMap { $0 }
+        #expect(try await storedSpans(of: all, in: store) == byID(all))
+    }
+
     @Test("graceful shutdown commits what was accepted, then refuses")
     func shutdown() async throws {
         let store = InstrumentedStore(InMemoryStore(), holding: true)

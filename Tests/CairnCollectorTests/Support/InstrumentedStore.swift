@@ -20,15 +20,21 @@ final class InstrumentedStore: SpanWriter, SpanReader {
     }
 
     let store: any SpanWriter & SpanReader
+    let concurrentWrites: Int
     private let state: Mutex<State>
 
     /// - Parameters:
     ///   - holding: whether writes wait until `release()`.
     ///   - failing: how many writes fail (the first ones) before writes reach the store.
-    init(_ store: any SpanWriter & SpanReader, holding: Bool = false, failing: Int = 0) {
+    ///   - concurrentWrites: the writes the store says it takes at once.
+    init(_ store: any SpanWriter & SpanReader, holding: Bool = false, failing: Int = 0, concurrentWrites: Int = 1) {
         self.store = store
+        self.concurrentWrites = concurrentWrites
         self.state = Mutex(State(holding: holding, failuresLeft: failing))
     }
+
+    /// The writes begun so far.
+    var writesBegun: Int { state.withLock { $0.started } }
 
     /// The number of batches in each successful write, in order.
     var committedWrites: [Int] { state.withLock { $0.committedWrites } }
