@@ -8,7 +8,7 @@ extension PostgresStore {
     /// transaction that records it in `cairn_migrations`. Never edit a migration that has shipped: add the next one.
     ///
     /// Why these indexes, and no more (docs/store.md, "PostgreSQL"): every per-span index entry costs ingest, so
-    /// there are three, each serving one kind of read.
+    /// there are four, each serving one kind of read.
     /// - `spans_by_trace (trace_id)`: `trace(_:)`, one probe per partition. Its keys are random, the costly kind;
     ///   partitions by day keep each index to one day's spans, which is what stays in memory while it is written.
     /// - `spans_by_service (service, start_ns)`: searches by service (the usual search, and Jaeger's UI always names
@@ -16,8 +16,11 @@ extension PostgresStore {
     ///   status and attribute conditions are checked on those rows.
     /// - `spans_by_start (start_ns)`: searches without a service, newest first, and scans of a time window
     ///   (`reduceSpans`). Its keys arrive nearly in order, so inserting into it touches few pages.
-    /// A per-block summary like SQLite's `block_operations` would make searches for rare operations or long spans
-    /// cheaper; it is left for when a measurement asks for it.
+    /// - `spans_by_service_duration (service, duration_ns)` (migration 2): searches by service with a minimum
+    ///   duration that few spans reach. Read newest first, such a search went through most of the service's spans:
+    ///   3.6 s at p99 over 10 million spans; from this index the planner reads only the long spans, then sorts them.
+    /// A per-block summary like SQLite's `block_operations` would make searches for rare operations cheaper; it is
+    /// left for when a measurement asks for it.
     static let migrations: [[String]] = [
         [
             """
@@ -67,6 +70,9 @@ extension PostgresStore {
             "CREATE INDEX spans_by_trace ON spans (trace_id)",
             "CREATE INDEX spans_by_service ON spans (service, start_ns)",
             "CREATE INDEX spans_by_start ON spans (start_ns)",
+        ],
+        [
+            "CREATE INDEX spans_by_service_duration ON spans (service, duration_ns)",
         ],
     ]
 

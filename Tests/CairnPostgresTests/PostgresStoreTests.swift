@@ -26,8 +26,8 @@ struct PostgresStoreTests {
         try await PostgresTestDatabase.withDatabase { url in
             let store = try await PostgresStore(url: url, configuration: PostgresTestDatabase.testConfiguration)
             await store.shutdown()
-            let versions = try await PostgresTestDatabase.rows(url, "SELECT version::text FROM cairn_migrations")
-            #expect(versions == [["1"]])
+            let versions = try await PostgresTestDatabase.rows(url, "SELECT version::text FROM cairn_migrations ORDER BY 1")
+            #expect(versions == [["1"], ["2"]])
             let today = unixNanosNow() / Self.day
             let partitions = try await PostgresTestDatabase.rows(url, """
                 SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -76,6 +76,26 @@ struct PostgresStoreTests {
             await second.shutdown()
             let resources = try await PostgresTestDatabase.rows(url, "SELECT count(*)::text FROM resources")
             #expect(resources == [[String(Set(spans.map(\.resource)).count)]], "resources are stored once")
+        }
+    }
+
+    @Test("a database at schema 1 gets migration 2, the duration index, when a store opens it, and keeps its spans")
+    func migratesFromSchemaOne() async throws {
+        try await PostgresTestDatabase.withDatabase { url in
+            let spans = Fixtures.realisticSpans(count: 20, seed: 5)
+            let first = try await PostgresStore(url: url, configuration: PostgresTestDatabase.testConfiguration)
+            try await first.write([SpanBatch(spans: spans)])
+            await first.shutdown()
+            // Back to what version 1 made.
+            _ = try await PostgresTestDatabase.rows(url, "DROP INDEX spans_by_service_duration")
+            _ = try await PostgresTestDatabase.rows(url, "DELETE FROM cairn_migrations WHERE version = 2")
+            let second = try await PostgresStore(url: url, configuration: PostgresTestDatabase.testConfiguration)
+            #expect(try await second.spanCount() == 20)
+            await second.shutdown()
+            let index = try await PostgresTestDatabase.rows(url, "SELECT (to_regclass('spans_by_service_duration') IS NOT NULL)::text")
+            #expect(index == [["true"]])
+            let versions = try await PostgresTestDatabase.rows(url, "SELECT version::text FROM cairn_migrations ORDER BY 1")
+            #expect(versions == [["1"], ["2"]])
         }
     }
 
