@@ -24,6 +24,14 @@ public enum CairnProcess {
         try runTool(executable.path, arguments, environment: environment)
     }
 
+    /// `run` on a thread of its own, for async tests: waiting for the process then holds none of the concurrency
+    /// pool's few threads (two on a 2-core machine), which the tests running beside it need.
+    public static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try run(arguments, environment: environment) }) }.start()
+        }
+    }
+
     /// Runs the program at `path` with the arguments to completion.
     public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()

@@ -35,7 +35,7 @@ struct MultiCollectorTests {
             // Accepted spans are committed in the background; through the store, wait until every one is there.
             var stored: [Span] = []
             for _ in 0..<300 {
-                stored = try Self.export(["--store", url])
+                stored = try await Self.export(["--store", url])
                 if stored.count >= sent.count { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -44,12 +44,12 @@ struct MultiCollectorTests {
 
             // The same traces, whole and unchanged, through either collector's query API.
             for collector in collectors {
-                let read = try Self.export(["--server", "http://127.0.0.1:\(collector.port)"])
+                let read = try await Self.export(["--server", "http://127.0.0.1:\(collector.port)"])
                 #expect(Set(read) == Set(sent), "through the collector on port \(collector.port)")
             }
             // And one trace assembled as a tree by the CLI, from the store: its root first, every span under it.
             let id = try #require(sent.first { $0.parentSpanID == nil }).traceID
-            let tree = try CairnProcess.run(["trace", id.hex, "--store", url])
+            let tree = try await CairnProcess.runOffPool(["trace", id.hex, "--store", url])
             #expect(tree.status == 0, "\(tree.stderr)")
             #expect(tree.stdout.contains("\(sent.filter { $0.traceID == id }.count) spans"), "\(tree.stdout)")
         }
@@ -60,30 +60,30 @@ struct MultiCollectorTests {
         try await PostgresTestDatabase.withDatabase { url in
             let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("CairnCLITests/Fixtures/shop.pb").path
-            let imported = try CairnProcess.run(["import", "--store", url, fixture])
+            let imported = try await CairnProcess.runOffPool(["import", "--store", url, fixture])
             #expect(imported.status == 0, "\(imported.stderr)")
             #expect(imported.stdout == "imported 21 spans in 3 traces from 1 file\n")
             // CAIRN_STORE does what --store does.
-            let listed = try CairnProcess.run(["traces", "--since", "100000d", "--json"], environment: ["CAIRN_STORE": url])
+            let listed = try await CairnProcess.runOffPool(["traces", "--since", "100000d", "--json"], environment: ["CAIRN_STORE": url])
             #expect(listed.status == 0, "\(listed.stderr)")
             #expect(listed.stdout.components(separatedBy: "4bf92f3577b34da6a3ce929d0e0e4736").count == 2)
 
             let shown = try PostgresURL(url).redacted
             for command in [["backup", "--to", "/tmp/never.db"], ["restore", "/tmp/never.db"], ["maintenance"]] {
-                let refused = try CairnProcess.run(command + ["--store", url])
+                let refused = try await CairnProcess.runOffPool(command + ["--store", url])
                 #expect(refused.status == 2)
                 #expect(refused.stderr.hasPrefix("cairn: cairn \(command[0]) works on SQLite stores only; for the PostgreSQL store at \(shown), "),
                         "\(refused.stderr)")
             }
-            let both = try CairnProcess.run(["traces", "--db", "x.db", "--store", url])
+            let both = try await CairnProcess.runOffPool(["traces", "--db", "x.db", "--store", url])
             #expect(both.status == 2)
             #expect(both.stderr.contains("give one of --db and --store, not both"), "\(both.stderr)")
         }
     }
 
     @Test("a collector whose PostgreSQL server cannot be reached exits 1 at once, saying what to check")
-    func unreachableStore() throws {
-        let output = try CairnProcess.run(["serve", "--port", "0", "--store", "postgres://cairn:secret@127.0.0.1:1/cairn"])
+    func unreachableStore() async throws {
+        let output = try await CairnProcess.runOffPool(["serve", "--port", "0", "--store", "postgres://cairn:secret@127.0.0.1:1/cairn"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("cannot connect to the PostgreSQL store at postgres://cairn@127.0.0.1:1/cairn"),
                 "\(output.stderr)")
@@ -91,8 +91,8 @@ struct MultiCollectorTests {
     }
 
     /// Every span of every trace, as `cairn export --all` reads them from a source.
-    static func export(_ source: [String]) throws -> [Span] {
-        let output = try CairnProcess.run(["export", "--all"] + source)
+    static func export(_ source: [String]) async throws -> [Span] {
+        let output = try await CairnProcess.runOffPool(["export", "--all"] + source)
         guard output.status == 0 else {
             if output.stderr.contains("there are no traces") { return [] }
             Issue.record("cairn export --all \(source.joined(separator: " ")) failed: \(output.stderr)")

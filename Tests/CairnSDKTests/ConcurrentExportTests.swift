@@ -9,14 +9,7 @@ import Tracing
 struct ConcurrentExportTests {
     @Test("full batches are exported concurrently up to the exporter's limit, and shutdown waits for them all")
     func concurrentExports() async throws {
-        let clock = ManualClock()
-        let exporter = GatedExporter(maxConcurrentExports: 3)
-        let processor = BatchSpanProcessor(
-            exporter: exporter, configuration: .init(maxQueueSize: 64, maxExportBatchSize: 4), clock: clock)
-        let tracer = CairnTracer(
-            configuration: .init(serviceName: "concurrent-test", detectsHostAndProcess: false, sampler: AlwaysOnSampler()),
-            processor: processor)
-        let loop = Task { try await processor.run() }
+        let (clock, exporter, processor, tracer, loop) = Self.start(maxConcurrentExports: 3, maxQueueSize: 64)
         try await eventually("the export loop waits") { clock.sleeperDelays == [.seconds(5)] }
 
         for index in 0..<42 { tracer.startSpan("op \(index)", context: .topLevel).end() }
@@ -39,14 +32,7 @@ struct ConcurrentExportTests {
 
     @Test("forceFlush returns once the exports already in flight are done too")
     func forceFlushWaitsForExportsInFlight() async throws {
-        let clock = ManualClock()
-        let exporter = GatedExporter(maxConcurrentExports: 2)
-        let processor = BatchSpanProcessor(
-            exporter: exporter, configuration: .init(maxQueueSize: 64, maxExportBatchSize: 4), clock: clock)
-        let tracer = CairnTracer(
-            configuration: .init(serviceName: "concurrent-test", detectsHostAndProcess: false, sampler: AlwaysOnSampler()),
-            processor: processor)
-        let loop = Task { try await processor.run() }
+        let (clock, exporter, processor, tracer, loop) = Self.start(maxConcurrentExports: 2, maxQueueSize: 64)
         try await eventually("the export loop waits") { clock.sleeperDelays == [.seconds(5)] }
         for index in 0..<8 { tracer.startSpan("op \(index)", context: .topLevel).end() }
         try await eventually("two exports are in flight") { exporter.counts.inFlight == 2 }
@@ -68,17 +54,25 @@ struct ConcurrentExportTests {
 }
 
 extension ConcurrentExportTests {
-    @Test("two flushes at once both return while spans keep ending")
-    func flushesUnderLoad() async throws {
+    /// A processor with batches of 4 on a manual clock, exporting to a gated exporter, a tracer on it, and its
+    /// export loop running.
+    static func start(maxConcurrentExports: Int, maxQueueSize: Int)
+        -> (ManualClock, GatedExporter, BatchSpanProcessor, CairnTracer, Task<Void, any Error>)
+    {
         let clock = ManualClock()
-        let exporter = GatedExporter(maxConcurrentExports: 3)
-        exporter.open()
+        let exporter = GatedExporter(maxConcurrentExports: maxConcurrentExports)
         let processor = BatchSpanProcessor(
-            exporter: exporter, configuration: .init(maxQueueSize: 256, maxExportBatchSize: 4), clock: clock)
+            exporter: exporter, configuration: .init(maxQueueSize: maxQueueSize, maxExportBatchSize: 4), clock: clock)
         let tracer = CairnTracer(
             configuration: .init(serviceName: "concurrent-test", detectsHostAndProcess: false, sampler: AlwaysOnSampler()),
             processor: processor)
-        let loop = Task { try await processor.run() }
+        return (clock, exporter, processor, tracer, Task { try await processor.run() })
+    }
+
+    @Test("two flushes at once both return while spans keep ending")
+    func flushesUnderLoad() async throws {
+        let (clock, exporter, processor, tracer, loop) = Self.start(maxConcurrentExports: 3, maxQueueSize: 256)
+        exporter.open()
         try await eventually("the export loop waits") { clock.sleeperDelays.contains(.seconds(5)) }
         let stop = Mutex(false)
         let producer = Task {
