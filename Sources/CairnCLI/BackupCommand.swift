@@ -35,9 +35,6 @@ struct BackupCommand: AsyncParsableCommand {
     private func backup() throws {
         let path = try store.location.sqlitePath(
             for: "backup", instead: "take backups with PostgreSQL's own tools (pg_dump, or pg_basebackup with WAL archiving; docs/scaling.md)")
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("there is no store at \(path); give the database file with --db", exitCode: 2)
-        }
         let report = try CLIError.wrapStore {
             let store = try SQLiteStore(path: path)
             return try store.backup(to: to)

@@ -41,9 +41,6 @@ struct MaintenanceCommand: AsyncParsableCommand {
         let path = try store.location.sqlitePath(
             for: "maintenance",
             instead: "PostgreSQL's autovacuum analyzes and vacuums, and --retention drops whole day partitions (docs/scaling.md)")
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("there is no store at \(path); give the database file with --db", exitCode: 2)
-        }
         let store = try CLIError.wrap("cannot open the store at \(path)") { try SQLiteStore(path: path) }
         let report = try CLIError.wrap("the maintenance of the store at \(path) failed, and changed nothing") {
             try store.maintenance()

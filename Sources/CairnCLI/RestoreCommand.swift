@@ -36,7 +36,7 @@ struct RestoreCommand: AsyncParsableCommand {
 
     private func restore() throws {
         let path = try store.location.sqlitePath(
-            for: "restore", instead: "restore with PostgreSQL's own tools (pg_restore; docs/scaling.md)")
+            for: "restore", instead: "restore with PostgreSQL's own tools (pg_restore; docs/scaling.md)", mustExist: false)
         let report = try CLIError.wrapStore { try SQLiteStore.restore(from: file, to: path) }
         write((["restored \(file) into the store at \(path)"] + BackupCommand.summary(report)).joined(separator: "\n")
             + "\n")

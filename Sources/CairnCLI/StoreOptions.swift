@@ -80,10 +80,14 @@ enum StoreLocation: Equatable {
     }
 
     /// The path of a SQLite store, or a `CLIError` for `command`, which works on SQLite files only, saying what to
-    /// do instead for PostgreSQL.
-    func sqlitePath(for command: String, instead: String) throws -> String {
+    /// do instead for PostgreSQL; with `mustExist`, also a `CLIError` when the file is missing.
+    func sqlitePath(for command: String, instead: String, mustExist: Bool = true) throws -> String {
         switch self {
-        case .sqlite(let path): return path
+        case .sqlite(let path):
+            if mustExist && !FileManager.default.fileExists(atPath: path) {
+                throw CLIError("there is no store at \(path); give the database file with --db", exitCode: 2)
+            }
+            return path
         case .postgres: throw CLIError("cairn \(command) works on SQLite stores only; for \(name), \(instead)", exitCode: 2)
         }
     }

@@ -13,16 +13,9 @@ extension BatchSpanProcessor.Configuration {
         logger: Logger = Logger(label: "cairn.sdk")
     ) -> Self {
         var configuration = self
+        let variables = EnvironmentVariables(values: environment, logger: logger)
         func number(_ name: String, minimum: Int) -> Int? {
-            guard let raw = environment[name] else { return nil }
-            let text = raw.trimmingOWS()
-            if text.isEmpty { return nil }
-            guard let value = Int(text), value >= minimum else {
-                logger.warning(
-                    "\(name)=\(text) is not a whole number of \(minimum) or more, so it is ignored; set a number such as \(minimum == 0 ? "5000" : "512").")
-                return nil
-            }
-            return value
+            variables.number(name, minimum: minimum, example: minimum == 0 ? 5000 : 512)
         }
         if let size = number("OTEL_BSP_MAX_QUEUE_SIZE", minimum: 1) { configuration.maxQueueSize = size }
         if let size = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", minimum: 1) { configuration.maxExportBatchSize = size }

@@ -23,13 +23,8 @@ extension CairnTracer.Configuration {
         logger: Logger = Logger(label: "cairn.sdk")
     ) -> Self {
         var configuration = self
-        func value(_ name: String) -> String? {
-            guard let raw = environment[name] else { return nil }
-            let trimmed = raw.trimmingOWS()
-            return trimmed.isEmpty ? nil : String(trimmed)
-        }
-
-        if let text = value("OTEL_RESOURCE_ATTRIBUTES") {
+        let variables = EnvironmentVariables(values: environment, logger: logger)
+        if let text = variables.text("OTEL_RESOURCE_ATTRIBUTES") {
             if let attributes = Self.parseResourceAttributes(text) {
                 for attribute in attributes {
                     configuration.resourceAttributes.removeAll { $0.key == attribute.key }
@@ -44,12 +39,12 @@ extension CairnTracer.Configuration {
                     metadata: ["value": "\(text)"])
             }
         }
-        if let name = value("OTEL_SERVICE_NAME") {
+        if let name = variables.text("OTEL_SERVICE_NAME") {
             configuration.serviceName = name
         }
 
-        if let samplerName = value("OTEL_TRACES_SAMPLER") {
-            let argument = value("OTEL_TRACES_SAMPLER_ARG")
+        if let samplerName = variables.text("OTEL_TRACES_SAMPLER") {
+            let argument = variables.text("OTEL_TRACES_SAMPLER_ARG")
             if let sampler = Self.sampler(named: samplerName.lowercased(), argument: argument, logger: logger) {
                 configuration.sampler = sampler
             } else {
@@ -59,23 +54,16 @@ extension CairnTracer.Configuration {
             }
         }
 
-        func limit(_ name: String) -> Int?? {
-            guard let text = value(name) else { return .none }
-            guard let number = Int(text), number >= 0 else {
-                logger.warning("\(name)=\(text) is not a whole number of zero or more, so it is ignored; set a number such as 128.")
-                return .none
-            }
-            return .some(number)
-        }
+        func limit(_ name: String) -> Int? { variables.number(name, minimum: 0, example: 128) }
         var limits = configuration.spanLimits
-        if let count = limit("OTEL_ATTRIBUTE_COUNT_LIMIT") { limits.attributeCountLimit = count! }
+        if let count = limit("OTEL_ATTRIBUTE_COUNT_LIMIT") { limits.attributeCountLimit = count }
         if let length = limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") { limits.attributeValueLengthLimit = length }
-        if let count = limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") { limits.attributeCountLimit = count! }
+        if let count = limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") { limits.attributeCountLimit = count }
         if let length = limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") { limits.attributeValueLengthLimit = length }
-        if let count = limit("OTEL_SPAN_EVENT_COUNT_LIMIT") { limits.eventCountLimit = count! }
-        if let count = limit("OTEL_SPAN_LINK_COUNT_LIMIT") { limits.linkCountLimit = count! }
-        if let count = limit("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT") { limits.attributePerEventCountLimit = count! }
-        if let count = limit("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT") { limits.attributePerLinkCountLimit = count! }
+        if let count = limit("OTEL_SPAN_EVENT_COUNT_LIMIT") { limits.eventCountLimit = count }
+        if let count = limit("OTEL_SPAN_LINK_COUNT_LIMIT") { limits.linkCountLimit = count }
+        if let count = limit("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT") { limits.attributePerEventCountLimit = count }
+        if let count = limit("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT") { limits.attributePerLinkCountLimit = count }
         configuration.spanLimits = limits
         return configuration
     }
@@ -100,18 +88,16 @@ extension CairnTracer.Configuration {
         }
     }
 
-    /// `key1=value1,key2=value2` with percent-encoded values, or nil when any member is not `key=value`.
+    /// `key1=value1,key2=value2` with percent-encoded values, or nil when any member is not `key=value`; a key
+    /// given twice keeps its last value, in the place of its first.
     static func parseResourceAttributes(_ text: String) -> [Attribute]? {
+        guard let pairs = EnvironmentVariables.keyValuePairs(
+            text, validKey: { _ in true }, validValue: { $0.utf8.allSatisfy(Baggage.isBaggageOctet) })
+        else { return nil }
         var attributes: [Attribute] = []
-        for rawMember in text.split(separator: ",") {
-            let member = rawMember.trimmingOWS()
-            if member.isEmpty { continue }
-            guard let equals = member.firstIndex(of: "=") else { return nil }
-            let key = member[..<equals].trimmingOWS()
-            let value = member[member.index(after: equals)...].trimmingOWS()
-            guard !key.isEmpty, value.utf8.allSatisfy(Baggage.isBaggageOctet) else { return nil }
+        for (key, value) in pairs {
             attributes.removeAll { $0.key == key }
-            attributes.append(Attribute(String(key), .string(Baggage.percentDecode(value))))
+            attributes.append(Attribute(key, .string(value)))
         }
         return attributes
     }

@@ -20,23 +20,19 @@ extension OTLPHTTPExporter.Configuration {
         logger: Logger = Logger(label: "cairn.sdk")
     ) -> Self {
         var configuration = self
-        func value(_ name: String) -> (name: String, text: String)? {
-            guard let raw = environment[name] else { return nil }
-            let trimmed = raw.trimmingOWS()
-            return trimmed.isEmpty ? nil : (name, String(trimmed))
-        }
+        let variables = EnvironmentVariables(values: environment, logger: logger)
         func tracesOrGeneral(_ suffix: String) -> (name: String, text: String)? {
-            value("OTEL_EXPORTER_OTLP_TRACES_\(suffix)") ?? value("OTEL_EXPORTER_OTLP_\(suffix)")
+            variables.first("OTEL_EXPORTER_OTLP_TRACES_\(suffix)", "OTEL_EXPORTER_OTLP_\(suffix)")
         }
 
-        if let (name, text) = value("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        if let (name, text) = variables.first("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             if Self.isHTTPURL(text) {
                 configuration.endpoint = text
             } else {
                 logger.error(
                     "\(name)=\(text) is not an http or https URL, so it is ignored; set a URL such as http://collector:4318/v1/traces.")
             }
-        } else if let (name, text) = value("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        } else if let (name, text) = variables.first("OTEL_EXPORTER_OTLP_ENDPOINT") {
             if Self.isHTTPURL(text) {
                 configuration.endpoint = Self.tracesURL(base: text)
             } else {
@@ -96,17 +92,8 @@ extension OTLPHTTPExporter.Configuration {
 
     /// `key1=value1,key2=value2` with percent-encoded values, or nil when a member is not `key=value`.
     static func parseHeaders(_ text: String) -> [String: String]? {
-        var headers: [String: String] = [:]
-        for rawMember in text.split(separator: ",") {
-            let member = rawMember.trimmingOWS()
-            if member.isEmpty { continue }
-            guard let equals = member.firstIndex(of: "=") else { return nil }
-            let key = member[..<equals].trimmingOWS()
-            let value = member[member.index(after: equals)...].trimmingOWS()
-            guard !key.isEmpty, key.utf8.allSatisfy(Self.isTokenByte) else { return nil }
-            headers[String(key)] = Baggage.percentDecode(value)
-        }
-        return headers
+        EnvironmentVariables.keyValuePairs(text, validKey: { $0.utf8.allSatisfy(isTokenByte) })
+            .map { pairs in Dictionary(pairs, uniquingKeysWith: { $1 }) }
     }
 
     /// An HTTP `tchar` ([RFC 9110](https://www.rfc-editor.org/rfc/rfc9110#name-tokens)).
