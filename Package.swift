@@ -92,6 +92,16 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(name: "CairnTesting", dependencies: ["CairnModel", "CairnOTLP", "CairnStore"], swiftSettings: strict),
+        // A traced service in a process of its own, for CairnSDKTests' end-to-end test (built by `swift build --build-tests`).
+        .executableTarget(
+            name: "CairnSDKProbe",
+            dependencies: [
+                "CairnSDK",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SDKProbe", swiftSettings: strict),
 
         .testTarget(
             name: "CairnSDKTests",

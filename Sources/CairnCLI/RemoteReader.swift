@@ -93,7 +93,7 @@ struct RemoteReader: SpanReader {
 
     /// The spans of `/api/spans` for the scan's window, services and trimming, folded here in the order received.
     func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result {
         if scan.window.isEmpty || scan.services?.isEmpty == true { return initial }
         var items: [(String, String)] = [

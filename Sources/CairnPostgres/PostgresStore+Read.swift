@@ -10,18 +10,63 @@ struct ReaderCache: Sendable {
     var scopes: [Int64: InstrumentationScope] = [:]
 }
 
+/// Decodes span rows into spans, with the resources and scopes of a copy of the reader cache (so that no row takes
+/// the cache's lock).
+///
+/// A row's columns are read from its cells directly: PostgresNIO's generic `decode` of a tuple of columns costs
+/// more per row than decoding the span (type metadata looked up for every row), which matters in a scan of millions.
+struct SpanRowDecoder: Sendable {
+    let url: String
+    let cache: ReaderCache
+
+    /// The span of a row whose first columns are `resource_id, scope_id, payload`, with what `selection` asks for.
+    func span(_ row: PostgresRow, selection: OTLPProtobuf.SpanSelection) throws -> Span {
+        var cells = row.makeIterator()
+        guard let resourceID = cells.next().flatMap(Self.int64), let scopeID = cells.next().flatMap(Self.int64),
+            let payload = cells.next()?.bytes
+        else {
+            throw PostgresStoreError.damaged(url: url, problem: "a span row lacks its resource, scope or payload")
+        }
+        return try span(resourceID: resourceID, scopeID: scopeID, payload: payload, selection: selection)
+    }
+
+    /// The span stored as `payload`, of the resource and scope with these row ids.
+    func span(
+        resourceID: Int64, scopeID: Int64, payload: ByteBuffer, selection: OTLPProtobuf.SpanSelection
+    ) throws -> Span {
+        guard let resource = cache.resources[resourceID] else {
+            throw PostgresStoreError.damaged(url: url, problem: "a span refers to resource \(resourceID), which is missing")
+        }
+        guard let scope = cache.scopes[scopeID] else {
+            throw PostgresStoreError.damaged(url: url, problem: "a span refers to scope \(scopeID), which is missing")
+        }
+        return try payload.withUnsafeReadableBytes { bytes in
+            do {
+                return try OTLPProtobuf.decodeSpan(payload: bytes, resource: resource, scope: scope, selection: selection)
+            } catch {
+                throw PostgresStoreError.damaged(url: url, problem: "a stored span does not decode: \(error)")
+            }
+        }
+    }
+
+    /// A `bigint` cell in the binary format PostgresNIO asks for: 8 bytes, big-endian.
+    private static func int64(_ cell: PostgresCell) -> Int64? {
+        guard cell.dataType == .int8, cell.format == .binary, let bytes = cell.bytes, bytes.readableBytes == 8 else {
+            return nil
+        }
+        return bytes.getInteger(at: bytes.readerIndex, as: Int64.self)
+    }
+}
+
 extension PostgresStore {
     /// Every stored span of the trace: one probe of `spans_by_trace` in each partition.
     public func trace(_ id: TraceID) async throws -> Trace? {
-        let spans: [Span] = try await readSnapshot("reading a trace") { connection in
+        let spans: [Span] = try await readSnapshot("reading a trace") { connection, decoder in
             var spans: [Span] = []
             let rows = try await connection.query(
                 "SELECT resource_id, scope_id, payload FROM spans WHERE trace_id = \(StoredTraceID.buffer(id))",
                 logger: logger)
-            for try await (resourceID, scopeID, payload) in rows.decode((Int64, Int64, ByteBuffer).self) {
-                let (resource, scope) = try resourceAndScope(resourceID, scopeID)
-                spans.append(try decode(payload) { try OTLPProtobuf.decodeSpan(payload: $0, resource: resource, scope: scope) })
-            }
+            for try await row in rows { spans.append(try decoder.span(row, selection: .everything)) }
             return spans
         }
         return spans.isEmpty ? nil : Trace(traceID: id, spans: spans)
@@ -55,16 +100,16 @@ extension PostgresStore {
 
     /// Runs `body` in a read-only transaction at `REPEATABLE READ`, so that everything it reads is one snapshot,
     /// after bringing the reader cache up to that snapshot: every resource and scope that a span visible there can
-    /// refer to is then in the cache.
+    /// refer to is then in the cache, and in the decoder that `body` gets.
     func readSnapshot<Value: Sendable>(
-        _ operation: String, _ body: (PostgresConnection) async throws -> Value
+        _ operation: String, _ body: (PostgresConnection, SpanRowDecoder) async throws -> Value
     ) async throws -> Value {
         try await run(operation) {
             try await client.withConnection { connection in
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
-                    try await refreshReaderCache(connection)
-                    let value = try await body(connection)
+                    let decoder = try await refreshReaderCache(connection)
+                    let value = try await body(connection, decoder)
                     try await connection.query("COMMIT", logger: logger)
                     return value
                 } catch {
@@ -75,8 +120,9 @@ extension PostgresStore {
         }
     }
 
-    /// Decodes the resources and scopes that the cache lacks.
-    private func refreshReaderCache(_ connection: PostgresConnection) async throws {
+    /// Decodes the resources and scopes that the cache lacks, and returns a decoder of span rows with the cache as it
+    /// then is.
+    private func refreshReaderCache(_ connection: PostgresConnection) async throws -> SpanRowDecoder {
         let (knownResources, knownScopes) = readerCache.withLock { (Array($0.resources.keys), Array($0.scopes.keys)) }
         var resources: [Int64: Resource] = [:]
         for try await (id, payload, schemaURL) in try await connection.query(
@@ -90,23 +136,12 @@ extension PostgresStore {
         ).decode((Int64, ByteBuffer, String).self) {
             scopes[id] = try decode(payload) { try OTLPProtobuf.decodeScope(payload: $0, schemaURL: schemaURL) }
         }
-        guard !resources.isEmpty || !scopes.isEmpty else { return }
-        readerCache.withLock { cache in
+        let cache = readerCache.withLock { cache in
             cache.resources.merge(resources) { old, _ in old }
             cache.scopes.merge(scopes) { old, _ in old }
+            return cache
         }
-    }
-
-    /// The resource and scope of a span row, from the reader cache (which `readSnapshot` filled).
-    func resourceAndScope(_ resourceID: Int64, _ scopeID: Int64) throws -> (Resource, InstrumentationScope) {
-        let (resource, scope) = readerCache.withLock { ($0.resources[resourceID], $0.scopes[scopeID]) }
-        guard let resource else {
-            throw PostgresStoreError.damaged(url: url, problem: "a span refers to resource \(resourceID), which is missing")
-        }
-        guard let scope else {
-            throw PostgresStoreError.damaged(url: url, problem: "a span refers to scope \(scopeID), which is missing")
-        }
-        return (resource, scope)
+        return SpanRowDecoder(url: url, cache: cache)
     }
 
     /// Decodes a stored message, turning a decoding error into `PostgresStoreError.damaged`.

@@ -39,7 +39,7 @@ extension PostgresStore {
             ORDER BY start_ns DESC LIMIT $\(limitParameter)
             """
 
-        return try await readSnapshot("searching traces") { connection in
+        return try await readSnapshot("searching traces") { connection, decoder in
             var newest: [TraceID: UInt64] = [:]
             var bound = StoredTime.key(query.startTimeMax ?? .max)
             var pageSize = max(256, min(query.limit, 4_096) * 4)
@@ -70,10 +70,8 @@ extension PostgresStore {
                     if first == nil { first = startKey }
                     last = startKey
                     if checkAttributes {
-                        let (resource, scope) = try resourceAndScope(resourceID, scopeID)
-                        let span = try decode(payload) {
-                            try OTLPProtobuf.decodeSpan(payload: $0, resource: resource, scope: scope)
-                        }
+                        let span = try decoder.span(resourceID: resourceID, scopeID: scopeID, payload: payload,
+                                                    selection: .everything)
                         guard query.matches(span) else { continue }
                     }
                     guard let traceID = StoredTraceID.traceID(traceBytes) else {

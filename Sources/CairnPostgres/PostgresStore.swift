@@ -35,6 +35,8 @@ public final class PostgresStore: SpanWriter, SpanReader {
     let readerCache = Mutex(ReaderCache())
     /// The days (since the Unix epoch) whose partition this store created or found, or failed to create.
     let partitionDays = Mutex(Set<Int64>())
+    /// Whether a scan split over several connections is running (see `reduceSpans(_:into:_:merge:)`).
+    let splitScanRunning = Atomic<Bool>(false)
 
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`), creates the schema or
     /// migrates an older one, and creates the day partitions of today and the next `partitionDaysAhead` days.

@@ -164,7 +164,7 @@ public final class OTLPHTTPExporter: SpanExporter, ConcurrentSpanExporter {
                 let elapsed = started.duration(to: clock.now)
                 let error = OTLPExportError(
                     .retriesExhausted(attempts: attempt),
-                    "Could not export \(spanCount) spans to \(configuration.endpoint) in \(attempt) attempts over \(Self.seconds(elapsed)) (last: \(failure)), so they are dropped; check that the collector runs and is reachable, or raise OTEL_EXPORTER_OTLP_TIMEOUT.")
+                    "Could not export \(spanCount) spans to \(configuration.endpoint) in \(attempt) \(attempt == 1 ? "attempt" : "attempts") over \(Self.seconds(elapsed)) (last: \(failure)), so they are dropped; check that the collector runs and is reachable, or raise OTEL_EXPORTER_OTLP_TIMEOUT.")
                 logger.error("\(error.description)", metadata: ["attempts": "\(attempt)", "spans": "\(spanCount)"])
                 throw error
             }

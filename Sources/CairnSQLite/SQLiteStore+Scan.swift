@@ -19,16 +19,14 @@ extension SQLiteStore {
     /// resource and scope, whose reference counts then bounce between the cores, and memory allocated by one
     /// thread is freed by the other.)
     public func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result {
         guard !scan.window.isEmpty else { return initial }
-        return try await withoutActuallyEscaping(update) { update in
-            try await pool.read { db in
-                let scanner = SpanScanner(scan: scan, store: self, db: db, privateCopies: false)
-                var reduction = initial
-                try scanner.run(try scanner.blocks()) { span in try update(&reduction, span) }
-                return reduction
-            }
+        return try await pool.read { db in
+            let scanner = SpanScanner(scan: scan, store: self, db: db, privateCopies: false)
+            var reduction = initial
+            try scanner.run(try scanner.blocks()) { span in try update(&reduction, span) }
+            return reduction
         }
     }
 
@@ -40,7 +38,7 @@ extension SQLiteStore {
     /// decodes resources and scopes anew rather than from the shared cache, so that the threads do not contend for
     /// the same reference counts.
     public func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void,
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void,
         merge: @Sendable (inout Result, Result) throws -> Void
     ) async throws -> Result {
         guard !scan.window.isEmpty else { return initial }
@@ -50,26 +48,24 @@ extension SQLiteStore {
         let parts = Self.split(blocks, into: min(ProcessInfo.processInfo.activeProcessorCount, 8),
                                minimumSpans: minimumSpansPerScanPart)
         guard parts.count > 1 else { return try await reduceSpans(scan, into: initial, update) }
-        return try await withoutActuallyEscaping(update) { update in
-            try await withThrowingTaskGroup(of: (Int, Result).self) { group in
-                for (index, part) in parts.enumerated() {
-                    group.addTask {
-                        let reduction = try await self.pool.read { db in
-                            var reduction = initial
-                            try SpanScanner(scan: scan, store: self, db: db, privateCopies: true).run(part) { span in
-                                try update(&reduction, span)
-                            }
-                            return reduction
+        return try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+            for (index, part) in parts.enumerated() {
+                group.addTask {
+                    let reduction = try await self.pool.read { db in
+                        var reduction = initial
+                        try SpanScanner(scan: scan, store: self, db: db, privateCopies: true).run(part) { span in
+                            try update(&reduction, span)
                         }
-                        return (index, reduction)
+                        return reduction
                     }
+                    return (index, reduction)
                 }
-                var partial = [Result?](repeating: nil, count: parts.count)
-                for try await (index, reduction) in group { partial[index] = reduction }
-                var result = partial[0]!
-                for reduction in partial[1...] { try merge(&result, reduction!) }
-                return result
             }
+            var partial = [Result?](repeating: nil, count: parts.count)
+            for try await (index, reduction) in group { partial[index] = reduction }
+            var result = partial[0]!
+            for reduction in partial[1...] { try merge(&result, reduction!) }
+            return result
         }
     }
 

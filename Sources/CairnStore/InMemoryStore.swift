@@ -68,7 +68,7 @@ public final class InMemoryStore: SpanWriter, SpanReader {
     /// It reads the spans stored when it begins (the array is copied on write, not here) and calls `update` outside
     /// the store's lock, so that `update` may use the store.
     public func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result {
         let spans = state.withLock { $0.spans }
         var result = initial

@@ -33,7 +33,7 @@ public protocol SpanReader: Sendable {
     ///
     /// Backends implement it with a scan of their time-ordered storage.
     func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result
 
     /// `reduceSpans(_:into:_:)` split over several partial results, which `merge` combines into the first: each span
@@ -42,7 +42,7 @@ public protocol SpanReader: Sendable {
     /// `reduceSpans(_:into:_:)` does. Partial results are merged in the order of the parts, so a deterministic
     /// `merge` gives a deterministic result.
     func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void,
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void,
         merge: @Sendable (inout Result, Result) throws -> Void
     ) async throws -> Result
 }
@@ -50,7 +50,7 @@ public protocol SpanReader: Sendable {
 extension SpanReader {
     /// Reduces into one result, with no parallelism.
     public func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void,
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void,
         merge: @Sendable (inout Result, Result) throws -> Void
     ) async throws -> Result {
         try await reduceSpans(scan, into: initial, update)

@@ -6,11 +6,14 @@ import FoundationNetworking
 /// The built `cairn` executable (`.build/debug/cairn`, built by `swift build --build-tests`), run as a user runs it:
 /// one command to completion, or `cairn serve` in the background.
 public enum CairnProcess {
-    public static let executable: URL = {
+    public static let executable = built("cairn")
+
+    /// A program that `swift build --build-tests` built, by name (`.build/debug/<name>`).
+    public static func built(_ name: String) -> URL {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/cairn")
-    }()
+        return root.appendingPathComponent(".build/debug/\(name)")
+    }
 
     /// What a finished run wrote and how it exited.
     public struct Output: Sendable {
@@ -27,8 +30,15 @@ public enum CairnProcess {
     /// `run` on a thread of its own, for async tests: waiting for the process then holds none of the concurrency
     /// pool's few threads (two on a 2-core machine), which the tests running beside it need.
     public static func runOffPool(_ arguments: [String], environment: [String: String] = [:]) async throws -> Output {
+        try await runToolOffPool(executable.path, arguments, environment: environment)
+    }
+
+    /// `runTool` on a thread of its own (see `runOffPool`).
+    public static func runToolOffPool(
+        _ path: String, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try run(arguments, environment: environment) }) }.start()
+            Thread { continuation.resume(with: Result { try runTool(path, arguments, environment: environment) }) }.start()
         }
     }
 

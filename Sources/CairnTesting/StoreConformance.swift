@@ -689,18 +689,27 @@ public enum StoreConformance {
         }
     }
 
-    /// Expects the scan to pass exactly these spans, each as often as it is listed, in any order.
+    /// Expects the scan to pass exactly these spans, each as often as it is listed, in any order: read whole, and
+    /// read in parts that are merged (which a store may split over threads or connections).
     private static func expectScan(
         _ store: Store, _ scan: SpanScan, gives expected: [Span], sourceLocation: SourceLocation
     ) async throws {
-        let found = try await store.reduceSpans(scan, into: [Span]()) { spans, span in spans.append(span) }
-        let actual = sorted(found)
+        let whole = try await store.reduceSpans(scan, into: [Span]()) { spans, span in spans.append(span) }
+        let merged = try await store.reduceSpans(scan, into: [Span]()) { spans, span in
+            spans.append(span)
+        } merge: { spans, part in
+            spans += part
+        }
         let wanted = sorted(expected)
-        #expect(actual.count == wanted.count, "\(scan.window): \(actual.count) spans, not \(wanted.count)",
-                sourceLocation: sourceLocation)
-        if actual.count == wanted.count {
-            for (read, written) in zip(actual, wanted) where read != written {
-                #expect(read == written, "span \(written.spanID) in \(scan.window)", sourceLocation: sourceLocation)
+        for (how, found) in [("whole", whole), ("in parts", merged)] {
+            let actual = sorted(found)
+            #expect(actual.count == wanted.count, "\(scan.window) read \(how): \(actual.count) spans, not \(wanted.count)",
+                    sourceLocation: sourceLocation)
+            if actual.count == wanted.count {
+                for (read, written) in zip(actual, wanted) where read != written {
+                    #expect(read == written, "span \(written.spanID) in \(scan.window) read \(how)",
+                            sourceLocation: sourceLocation)
+                }
             }
         }
     }

@@ -67,4 +67,72 @@ struct EndToEndTests {
         #expect(server.flags & 0x300 == 0x300, "the server span's parent is remote")
         #expect(server.attributes["http.response.status_code"] == .int(200))
     }
+
+    @Test("a span of this process and the spans of another, linked by traceparent, are stored as one trace")
+    func twoProcesses() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-sdk-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let db = folder.appendingPathComponent("e2e.db").path
+        let collector = try await CairnProcess.Server(db: db)
+        let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let endpoint = "http://127.0.0.1:\(collector.port)"
+        let frontend = try CairnTracingService(serviceName: "frontend", environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": endpoint],
+                                               logger: quiet)
+        let tracer = try #require(frontend.tracer)
+        let probe = CairnProcess.built("CairnSDKProbe").path
+
+        // The frontend calls checkout, which runs in the probe's process: its context goes over as TRACEPARENT and
+        // BAGGAGE (the environment as the carrier), as a header would.
+        let client = tracer.startSpan("GET /checkout", context: .topLevel, ofKind: .client)
+        var context = client.context
+        context.baggage = Baggage([Baggage.Member(key: "probe.user", value: "ada")])
+        var headers: [String: String] = [:]
+        tracer.inject(context, into: &headers, using: DictionaryInjector())
+        let called = try await CairnProcess.runToolOffPool(probe, ["POST /checkout"], environment: [
+            "OTEL_SERVICE_NAME": "checkout", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "TRACEPARENT": try #require(headers["traceparent"]), "BAGGAGE": try #require(headers["baggage"]),
+        ])
+        client.end()
+        #expect(called.status == 0, "\(called.stderr)")
+
+        // A traceparent that breaks the specification (an all-zero trace id) starts a new trace in the probe.
+        let invalid = try await CairnProcess.runToolOffPool(probe, ["POST /orphan"], environment: [
+            "OTEL_SERVICE_NAME": "checkout", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "TRACEPARENT": "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ])
+        #expect(invalid.status == 0, "\(invalid.stderr)")
+
+        try await frontend.processor?.shutdown()
+        #expect(frontend.processor?.exportedSpanCount == 1)
+        #expect(collector.signal(SIGTERM) == 0, "\(collector.output)")
+
+        let traceID = client.spanContext.traceID
+        let exported = try await CairnProcess.runOffPool(["export", traceID.hex, "--db", db])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let spans = try OTLPJSON.decodeSpans(Array(exported.stdout.utf8)).spans
+        #expect(spans.count == 3)
+        let caller = try #require(spans.first { $0.name == "GET /checkout" })
+        let server = try #require(spans.first { $0.name == "POST /checkout" })
+        let work = try #require(spans.first { $0.name == "work" })
+        #expect(caller.resource.attributes["service.name"] == .string("frontend"))
+        #expect(server.resource.attributes["service.name"] == .string("checkout"))
+        #expect(work.resource.attributes["service.name"] == .string("checkout"))
+        #expect(caller.parentSpanID == nil)
+        #expect(server.parentSpanID == caller.spanID)
+        #expect(server.flags & 0x300 == 0x300, "the server span's parent is remote")
+        #expect(work.parentSpanID == server.spanID)
+        #expect(work.flags & 0x300 == 0x100, "the work span's parent is local")
+        #expect(server.attributes["probe.user"] == .string("ada"), "the baggage crossed over")
+        // The probe prints the traceparent it would send on: its server span, sampled.
+        #expect(called.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "00-\(traceID.hex)-\(server.spanID.hex)-01")
+
+        let orphanParent = invalid.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "-")
+        try #require(orphanParent.count == 4)
+        #expect(orphanParent[1] != "00000000000000000000000000000000" && orphanParent[1] != Substring(traceID.hex))
+        let orphan = try await CairnProcess.runOffPool(["export", String(orphanParent[1]), "--db", db])
+        let orphanSpans = try OTLPJSON.decodeSpans(Array(orphan.stdout.utf8)).spans
+        #expect(orphanSpans.count == 2)
+        #expect(orphanSpans.first { $0.name == "POST /orphan" }?.parentSpanID == nil, "an invalid traceparent starts a new trace")
+    }
 }

@@ -97,7 +97,7 @@ final class InstrumentedStore: SpanWriter, SpanReader {
     func services() async throws -> [String] { try await store.services() }
     func operations(service: String) async throws -> [Operation] { try await store.operations(service: service) }
     func reduceSpans<Result: Sendable>(
-        _ scan: SpanScan, into initial: Result, _ update: @Sendable (inout Result, Span) throws -> Void
+        _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result {
         try await store.reduceSpans(scan, into: initial, update)
     }
