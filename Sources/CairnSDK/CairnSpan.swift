@@ -22,11 +22,12 @@ public struct CairnSpan: Tracing.Span {
     }
 
     /// The service context the span started in, with this span as the active span: pass it to child work.
+    ///
+    /// A recording span's context holds its storage (see `SpanContextHolder`), as OpenTelemetry's other SDKs hold
+    /// the span in their context: what the span recorded stays in memory while a child context does.
     public var context: ServiceContext {
-        if let cached = storage?.withLock({ $0.context }) { return cached }
         var context = parentContext
-        context.spanContext = spanContext
-        storage?.withLock { $0.context = context }
+        context[SpanContextKey.self] = storage ?? SpanContextHolder(spanContext)
         return context
     }
 

@@ -56,8 +56,20 @@ public struct TraceFlags: OptionSet, Hashable, Sendable {
     public static let sampled = TraceFlags(rawValue: 0x01)
 }
 
+/// What a `ServiceContext` holds under ``ServiceContext/spanContext``: an object rather than the span context itself.
+/// `ServiceContext` keeps its values as `Any`, which holds three words inline and boxes anything larger in an
+/// allocation of its own each time the value is set; a span context is five. A recording span's storage is such an
+/// object already, so making its child context allocates nothing more than the context's own dictionary.
+class SpanContextHolder: @unchecked Sendable {
+    let spanContext: SpanContext
+
+    init(_ spanContext: SpanContext) {
+        self.spanContext = spanContext
+    }
+}
+
 enum SpanContextKey: ServiceContextKey {
-    typealias Value = SpanContext
+    typealias Value = SpanContextHolder
     static var nameOverride: String? { "span-context" }
 }
 
@@ -66,7 +78,7 @@ extension ServiceContext {
     ///
     /// A span started with this service context becomes its child.
     public var spanContext: SpanContext? {
-        get { self[SpanContextKey.self] }
-        set { self[SpanContextKey.self] = newValue }
+        get { self[SpanContextKey.self]?.spanContext }
+        set { self[SpanContextKey.self] = newValue.map(SpanContextHolder.init) }
     }
 }

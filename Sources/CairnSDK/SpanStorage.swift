@@ -17,7 +17,7 @@ import Tracing
 /// operation and mutates the dictionary in place. Critical sections are a few dictionary or array operations and
 /// never call user code that could take the lock again; contention on one span is rare, and a waiter yields the
 /// processor after a short spin.
-final class SpanStorage: @unchecked Sendable {
+final class SpanStorage: SpanContextHolder, @unchecked Sendable {
     struct State {
         var name: String
         var attributes: SpanAttributes
@@ -29,8 +29,6 @@ final class SpanStorage: @unchecked Sendable {
         var status: Tracing.SpanStatus?
         var ended = false
         var endNanos: UInt64 = 0
-        /// The span's service context, built the first time `CairnSpan.context` is read.
-        var context: ServiceContext?
     }
 
     struct EventRecord {
@@ -47,7 +45,6 @@ final class SpanStorage: @unchecked Sendable {
     }
 
     let tracer: CairnTracer
-    let spanContext: SpanContext
     let parentSpanID: SpanID?
     let parentIsRemote: Bool
     let kind: Tracing.SpanKind
@@ -63,7 +60,6 @@ final class SpanStorage: @unchecked Sendable {
         kind: Tracing.SpanKind, startNanos: UInt64, name: String, attributes: SpanAttributes
     ) {
         self.tracer = tracer
-        self.spanContext = spanContext
         self.parentSpanID = parentSpanID
         self.parentIsRemote = parentIsRemote
         self.kind = kind
@@ -71,6 +67,7 @@ final class SpanStorage: @unchecked Sendable {
         var attributes = attributes
         let dropped = Self.prune(&attributes, before: nil, limit: tracer.limits.attributeCountLimit)
         state = State(name: name, attributes: attributes, droppedAttributes: dropped)
+        super.init(spanContext)
     }
 
     // MARK: lock

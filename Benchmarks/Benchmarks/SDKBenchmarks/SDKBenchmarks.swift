@@ -55,6 +55,34 @@ let benchmarks: @Sendable () -> Void = {
 
     let unsampledParent = notSampledParent()
 
+    // MARK: What the tracing API itself costs, for any SDK
+
+    // The floor under the targets: work that `setAttributes` and a span's times make every SDK behind
+    // swift-distributed-tracing do, before any work of its own.
+    // - `floor/attributes`: the 5 assignments of `setAttributes` on a `SpanAttributes` that already holds the keys,
+    //   so that no assignment allocates or grows the dictionary: the hashing and probing of `SpanAttributes`'
+    //   subscript, which a span's `attributes[key] = value` runs whatever the SDK (an SDK that keeps no attributes,
+    //   for an unsampled span, still receives them through this subscript).
+    // - `floor/clock`: two reads of `DefaultTracerClock.now`, a sampled span's start and end times.
+    Benchmark("floor/attributes") { benchmark in
+        var attributes = SpanAttributes()
+        setAttributes(&attributes)
+        measure(benchmark) {
+            for _ in benchmark.scaledIterations {
+                setAttributes(&attributes)
+                blackHole(attributes)
+            }
+        }
+    }
+    Benchmark("floor/clock") { benchmark in
+        measure(benchmark) {
+            for _ in benchmark.scaledIterations {
+                blackHole(DefaultTracerClock.now)
+                blackHole(DefaultTracerClock.now)
+            }
+        }
+    }
+
     // `bare`: `startSpan` and `end()` with no attribute, to tell the span's own cost from that of its attributes.
     for (name, useWithSpan, withAttributes) in [("startEnd", false, true), ("withSpan", true, true), ("bare", false, false)] {
         Benchmark("cairn/sampled/\(name)") { benchmark in
@@ -186,4 +214,14 @@ func setAttributes<S: Tracing.Span>(_ span: S) {
     span.attributes["url.path"] = "/api/orders"
     span.attributes["cache.hit"] = true
     span.attributes["db.query.ratio"] = 0.25
+}
+
+/// The same 5 assignments on attributes held directly.
+@inline(__always)
+func setAttributes(_ attributes: inout SpanAttributes) {
+    attributes["http.request.method"] = "GET"
+    attributes["http.response.status_code"] = 200
+    attributes["url.path"] = "/api/orders"
+    attributes["cache.hit"] = true
+    attributes["db.query.ratio"] = 0.25
 }
