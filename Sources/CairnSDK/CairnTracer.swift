@@ -20,7 +20,7 @@ public final class CairnTracer: Tracer, Sendable {
     /// The instrumentation scope every span carries.
     public let scope: InstrumentationScope
     let processor: any SpanProcessor
-    let sampler: any Sampler
+    let sampler: SamplerPlan
     let limits: SpanLimits
     let ids: IDGenerator
 
@@ -31,7 +31,7 @@ public final class CairnTracer: Tracer, Sendable {
         self.resource = configuration.resource()
         self.scope = configuration.instrumentationScope
         self.processor = processor
-        self.sampler = configuration.sampler
+        self.sampler = SamplerPlan(configuration.sampler)
         self.limits = configuration.spanLimits
         self.ids = IDGenerator()
     }
@@ -59,20 +59,30 @@ public final class CairnTracer: Tracer, Sendable {
         } else {
             (traceID, spanID) = ids.nextTraceAndSpanID()
         }
-        let result = sampler.shouldSample(
-            SamplingParameters(
-                context: parentContext, parent: parent, traceID: traceID, operationName: operationName, kind: kind))
+        let decision: SamplingDecision
+        var attributes = SpanAttributes()
+        var traceState = parent?.traceState
+        switch sampler.outcome(parent: parent, traceID: traceID) {
+        case .decided(let made):
+            decision = made
+        case .ask(let custom):
+            let result = custom.shouldSample(
+                SamplingParameters(
+                    context: parentContext, parent: parent, traceID: traceID, operationName: operationName, kind: kind))
+            decision = result.decision
+            attributes = result.attributes
+            if let changed = result.traceState { traceState = changed }
+        }
         let spanContext = SpanContext(
-            traceID: traceID, spanID: spanID,
-            traceFlags: result.decision == .recordAndSample ? .sampled : [],
-            traceState: result.traceState ?? parent?.traceState ?? TraceState())
-        guard result.decision != .drop else {
+            traceID: traceID, spanID: spanID, traceFlags: decision == .recordAndSample ? .sampled : [],
+            traceState: traceState ?? TraceState())
+        guard decision != .drop else {
             return CairnSpan(storage: nil, spanContext: spanContext, parentContext: parentContext, name: operationName)
         }
         let storage = SpanStorage(
             tracer: self, spanContext: spanContext, parentSpanID: parent?.spanID,
             parentIsRemote: parent?.isRemote ?? false, kind: kind, startNanos: instant().nanosecondsSinceEpoch,
-            name: operationName, attributes: result.attributes)
+            name: operationName, attributes: attributes)
         let span = CairnSpan(storage: storage, spanContext: spanContext, parentContext: parentContext, name: operationName)
         processor.onStart(span, parentContext: parentContext)
         return span

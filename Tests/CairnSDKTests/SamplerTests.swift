@@ -127,4 +127,51 @@ struct SamplerTests {
             using: DictionaryExtractor())
         #expect(!tracer.startSpan("child", context: context).isRecording)
     }
+
+    @Test("the tracer decides as its sampler would: built-in samplers, parent-based combinations, and other samplers inside them")
+    func tracerDecidesAsTheSampler() throws {
+        // Another sampler: records only, adds an attribute and a trace state entry.
+        let custom = ClosureSampler(description: "custom") { _ in
+            SamplingResult(.recordOnly, attributes: ["by": "custom"], traceState: TraceState(header: "custom=1"))
+        }
+        let samplers: [any Sampler] = [
+            AlwaysOnSampler(), AlwaysOffSampler(), TraceIDRatioSampler(ratio: 0.5), custom,
+            ParentBasedSampler(root: TraceIDRatioSampler(ratio: 0.3)),
+            ParentBasedSampler(root: custom, remoteParentNotSampled: custom, localParentSampled: AlwaysOffSampler()),
+            ParentBasedSampler(
+                root: AlwaysOffSampler(), remoteParentSampled: TraceIDRatioSampler(ratio: 0.7),
+                localParentNotSampled: AlwaysOnSampler()),
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for sampler in samplers {
+            let (tracer, processor) = makeTracer(sampler: sampler)
+            for _ in 0..<200 {
+                let id = randomTraceID(&generator)
+                // No parent, a remote parent sampled or not, and a local parent sampled or not.
+                var parents: [ServiceContext] = [.topLevel]
+                for flags in ["01", "00"] {
+                    var remote = ServiceContext.topLevel
+                    tracer.extract(["traceparent": "00-\(id.hex)-00f067aa0ba902b7-\(flags)"], into: &remote,
+                                   using: DictionaryExtractor())
+                    parents.append(remote)
+                    var local = ServiceContext.topLevel
+                    local.spanContext = SpanContext(
+                        traceID: id, spanID: SpanID(value: 7), traceFlags: flags == "01" ? .sampled : [], isRemote: false)
+                    parents.append(local)
+                }
+                for context in parents {
+                    let span = tracer.startSpan("op", context: context)
+                    let expected = sampler.shouldSample(SamplingParameters(
+                        context: context, parent: context.spanContext, traceID: span.spanContext.traceID,
+                        operationName: "op", kind: .internal))
+                    #expect(span.isRecording == (expected.decision != .drop), "\(sampler)")
+                    #expect(span.spanContext.isSampled == (expected.decision == .recordAndSample), "\(sampler)")
+                    #expect(span.spanContext.traceState == (expected.traceState ?? context.spanContext?.traceState ?? TraceState()))
+                    #expect(span.attributes.get("by") == expected.attributes.get("by"))
+                    span.end()
+                }
+            }
+            _ = processor
+        }
+    }
 }
