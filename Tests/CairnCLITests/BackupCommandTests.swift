@@ -37,9 +37,7 @@ struct BackupCommandTests {
 
     /// Runs `cairn` on a thread of its own, so that the tasks sending requests go on meanwhile.
     static func runAside(_ arguments: [String]) async throws -> CairnProcess.Output {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try ExpectedOutput.run(arguments) }) }.start()
-        }
+        try await ExpectedOutput.run(arguments)
     }
 
     @Test("a backup taken while the collector ingests holds every span answered 200 before it began, verifies, and restores")
@@ -63,7 +61,7 @@ struct BackupCommandTests {
         let backedUp = try await Self.runAside(["backup", "--to", backup, "--db", db])
         let during = answered.withLock { $0.count } - before.count
         // A restore into the store that the collector has open is refused, and changes nothing.
-        let refused = try ExpectedOutput.run(["restore", backup, "--db", db])
+        let refused = try await ExpectedOutput.run(["restore", backup, "--db", db])
         stop.store(true, ordering: .releasing)
         try await sender.value
         #expect(server.signal(SIGTERM) == 0)
@@ -73,7 +71,7 @@ struct BackupCommandTests {
         ExpectedOutput.expectOneLineError(refused, status: 1, containing: "is open in another process")
         #expect(during > 0, "the collector answered no request while the backup ran: the test proves less")
 
-        let verified = try ExpectedOutput.run(["verify-backup", backup, "--json"])
+        let verified = try await ExpectedOutput.run(["verify-backup", backup, "--json"])
         #expect(verified.status == 0, "\(verified.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any])
         let spans = try #require(json["spans"] as? Int)
@@ -86,16 +84,16 @@ struct BackupCommandTests {
         let last = try #require(before.max())
         let second = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: 1_700_000_000 + Double(last / 1_000)))
         #expect(newest >= second.dropLast() + String(format: ".%03d000000Z", last % 1_000), "\(newest)")
-        let text = try ExpectedOutput.run(["verify-backup", backup])
+        let text = try await ExpectedOutput.run(["verify-backup", backup])
         #expect(text.status == 0)
         #expect(text.stdout.contains("\(backup) is a whole Cairn store: integrity check ok\n"))
         #expect(text.stdout.contains("  schema version  3\n"))
         #expect(text.stdout.contains("  newest span     started \(newest), ended "))
 
-        let restore = try ExpectedOutput.run(["restore", backup, "--db", restored])
+        let restore = try await ExpectedOutput.run(["restore", backup, "--db", restored])
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(restore.stdout.hasPrefix("restored \(backup) into the store at \(restored)\n"))
-        let exported = try ExpectedOutput.run(["export", "--all", "--db", restored])
+        let exported = try await ExpectedOutput.run(["export", "--all", "--db", restored])
         #expect(exported.status == 0, "\(exported.stderr)")
         for number in before {
             let count = exported.stdout.components(separatedBy: "\"traceId\":\"\(Self.traceID(number))\"").count - 1
@@ -106,17 +104,17 @@ struct BackupCommandTests {
     @Test("backup, verify-backup and restore say in one line what is wrong")
     func errors() async throws {
         let db = path("cairn.db")
-        #expect(try ExpectedOutput.run(["import", ExpectedOutput.shop, "--db", db]).status == 0)
+        #expect(try await ExpectedOutput.run(["import", ExpectedOutput.shop, "--db", db]).status == 0)
         let backup = path("backup.db")
-        #expect(try ExpectedOutput.run(["backup", "--to", backup, "--db", db]).status == 0)
+        #expect(try await ExpectedOutput.run(["backup", "--to", backup, "--db", db]).status == 0)
 
-        ExpectedOutput.expectOneLineError(try ExpectedOutput.run(["backup", "--to", backup, "--db", db]),
+        ExpectedOutput.expectOneLineError(try await ExpectedOutput.run(["backup", "--to", backup, "--db", db]),
                                           status: 2, containing: "\(backup) exists already")
-        ExpectedOutput.expectOneLineError(try ExpectedOutput.run(["backup", "--to", path("b.db"), "--db", path("none.db")]),
+        ExpectedOutput.expectOneLineError(try await ExpectedOutput.run(["backup", "--to", path("b.db"), "--db", path("none.db")]),
                                           status: 2, containing: "there is no store at")
-        ExpectedOutput.expectOneLineError(try ExpectedOutput.run(["verify-backup", path("missing.db")]),
+        ExpectedOutput.expectOneLineError(try await ExpectedOutput.run(["verify-backup", path("missing.db")]),
                                           status: 2, containing: "there is no file at \(path("missing.db"))")
-        ExpectedOutput.expectOneLineError(try ExpectedOutput.run(["verify-backup", ExpectedOutput.shop]),
+        ExpectedOutput.expectOneLineError(try await ExpectedOutput.run(["verify-backup", ExpectedOutput.shop]),
                                           status: 2, containing: "is not a Cairn backup (not a SQLite database)")
 
         // A copy with pages in its middle overwritten.
@@ -127,9 +125,9 @@ struct BackupCommandTests {
         try file.seek(toOffset: UInt64((size / 4_096 / 2 - 2) * 4_096))
         try file.write(contentsOf: Data(repeating: 0x5A, count: 3 * 4_096))
         try file.close()
-        ExpectedOutput.expectOneLineError(try ExpectedOutput.run(["verify-backup", damaged]),
+        ExpectedOutput.expectOneLineError(try await ExpectedOutput.run(["verify-backup", damaged]),
                                           status: 1, containing: "\(damaged) is damaged")
-        ExpectedOutput.expectOneLineError(try ExpectedOutput.run(["restore", damaged, "--db", path("r.db")]),
+        ExpectedOutput.expectOneLineError(try await ExpectedOutput.run(["restore", damaged, "--db", path("r.db")]),
                                           status: 1, containing: "\(damaged) is damaged")
         #expect(!FileManager.default.fileExists(atPath: path("r.db")))
     }

@@ -10,8 +10,8 @@ private let okTraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 private let failedTraceID = "0af7651916cd43dd8448eb211c80319c"
 
 /// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
-private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
-    try ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
+private func cairn(_ arguments: [String], environment: [String: String] = [:]) async throws -> CairnProcess.Output {
+    try await ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
 }
 
 private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -21,23 +21,23 @@ private func expect(_ actual: String, matches name: String, sourceLocation: Sour
 @Suite("cairn breakdown, run as a process on the shop fixture")
 struct BreakdownCommandTests {
     @Test("breaks one trace down by service, by operation and by an attribute")
-    func oneTrace() throws {
-        let output = try cairn(["breakdown", okTraceID, "--by", "payment.provider"])
+    func oneTrace() async throws {
+        let output = try await cairn(["breakdown", okTraceID, "--by", "payment.provider"])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stderr.isEmpty)
         try expect(output.stdout, matches: "breakdown-trace.txt")
     }
 
     @Test("counts the errors of a failed trace and says its spans carry warnings")
-    func failedTrace() throws {
-        let output = try cairn(["breakdown", failedTraceID])
+    func failedTrace() async throws {
+        let output = try await cairn(["breakdown", failedTraceID])
         #expect(output.status == 0, "\(output.stderr)")
         try expect(output.stdout, matches: "breakdown-trace-errors.txt")
     }
 
     @Test("--json prints the analyzer's breakdown JSON as is")
-    func traceJSON() throws {
-        let output = try cairn(["breakdown", okTraceID, "--json", "--by", "payment.provider"])
+    func traceJSON() async throws {
+        let output = try await cairn(["breakdown", okTraceID, "--json", "--by", "payment.provider"])
         #expect(output.status == 0, "\(output.stderr)")
         try expect(output.stdout, matches: "breakdown-trace.json")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -46,22 +46,22 @@ struct BreakdownCommandTests {
     }
 
     @Test("breaks down every trace of a service in a window, with percentiles and error rates")
-    func serviceWindow() throws {
-        let output = try cairn(["breakdown", "--service", "checkout"] + window)
+    func serviceWindow() async throws {
+        let output = try await cairn(["breakdown", "--service", "checkout"] + window)
         #expect(output.status == 0, "\(output.stderr)")
         try expect(output.stdout, matches: "breakdown-service.txt")
     }
 
     @Test("--json of a window prints the analyzer's aggregate JSON as is")
-    func serviceJSON() throws {
-        let output = try cairn(["breakdown", "--service", "checkout", "--json"] + window)
+    func serviceJSON() async throws {
+        let output = try await cairn(["breakdown", "--service", "checkout", "--json"] + window)
         #expect(output.status == 0, "\(output.stderr)")
         try expect(output.stdout, matches: "breakdown-service.json")
     }
 
     @Test("--operation and --tag keep only the traces with such a span")
-    func filters() throws {
-        let output = try cairn(["breakdown", "--service", "checkout", "--operation", "POST /orders",
+    func filters() async throws {
+        let output = try await cairn(["breakdown", "--service", "checkout", "--operation", "POST /orders",
                                 "--tag", "http.response.status_code=500", "--json"] + window)
         #expect(output.status == 0, "\(output.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -69,8 +69,8 @@ struct BreakdownCommandTests {
     }
 
     @Test("--raw breaks down the spans as received")
-    func raw() throws {
-        let output = try cairn(["breakdown", okTraceID, "--raw", "--json"])
+    func raw() async throws {
+        let output = try await cairn(["breakdown", okTraceID, "--raw", "--json"])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.hasPrefix("{\"traceID\":\"\(okTraceID)\""))
     }
@@ -86,21 +86,21 @@ struct BreakdownCommandTests {
         (["--service", "nope", "--since", "2026-03-01T00:00:00Z", "--until", "2026-04-01T00:00:00Z"], 1,
          "no trace of service nope from 2026-03-01T00:00:00Z to 2026-04-01T00:00:00Z; widen --since"),
     ])
-    func errors(arguments: [String], status: Int32, message: String) throws {
-        let output = try cairn(["breakdown"] + arguments)
+    func errors(arguments: [String], status: Int32, message: String) async throws {
+        let output = try await cairn(["breakdown"] + arguments)
         ExpectedOutput.expectOneLineError(output, status: status, containing: message)
     }
 
     @Test("writes no colour to a pipe, even without NO_COLOR")
-    func noColourInPipes() throws {
-        let output = try CairnProcess.run(["breakdown", okTraceID, "--file", fixture], environment: ["TERM": "xterm-256color"])
+    func noColourInPipes() async throws {
+        let output = try await CairnProcess.runOffPool(["breakdown", okTraceID, "--file", fixture], environment: ["TERM": "xterm-256color"])
         #expect(output.status == 0)
         #expect(!output.stdout.contains("\u{1B}["))
     }
 
     @Test("--help shows examples")
-    func help() throws {
-        let output = try CairnProcess.run(["breakdown", "--help"])
+    func help() async throws {
+        let output = try await CairnProcess.runOffPool(["breakdown", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stdout.contains("cairn breakdown --service checkout --since 1h"))

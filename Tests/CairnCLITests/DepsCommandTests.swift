@@ -14,8 +14,8 @@ private let dot = "/usr/bin/dot"
 private let dotInstalled = FileManager.default.isExecutableFile(atPath: dot)
 
 /// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
-private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
-    try ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
+private func cairn(_ arguments: [String], environment: [String: String] = [:]) async throws -> CairnProcess.Output {
+    try await ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
 }
 
 private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -55,16 +55,16 @@ struct DepsCommandTests {
     }
 
     @Test("writes the map as DOT by default")
-    func dotByDefault() throws {
-        let output = try cairn(["deps"] + window)
+    func dotByDefault() async throws {
+        let output = try await cairn(["deps"] + window)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stderr.isEmpty)
         try expect(output.stdout, matches: "deps.dot")
     }
 
     @Test("writes DOT that Graphviz's dot renders as SVG", .enabled(if: dotInstalled, "Graphviz is not installed"))
-    func dotRenders() throws {
-        let output = try cairn(["deps", "--format", "dot"] + window)
+    func dotRenders() async throws {
+        let output = try await cairn(["deps", "--format", "dot"] + window)
         #expect(output.status == 0, "\(output.stderr)")
         let rendered = try renderWithDot(output.stdout)
         #expect(rendered.status == 0)
@@ -72,34 +72,34 @@ struct DepsCommandTests {
     }
 
     @Test("writes the map as JSON and as Mermaid", arguments: [("json", "deps.json"), ("mermaid", "deps.mmd")])
-    func formats(format: String, expected: String) throws {
-        let output = try cairn(["deps", "--format", format] + window)
+    func formats(format: String, expected: String) async throws {
+        let output = try await cairn(["deps", "--format", format] + window)
         #expect(output.status == 0, "\(output.stderr)")
         try expect(output.stdout, matches: expected)
     }
 
     @Test("--service keeps the service, its neighbours and the calls that touch it")
-    func focus() throws {
-        let output = try cairn(["deps", "--service", "checkout"] + window)
+    func focus() async throws {
+        let output = try await cairn(["deps", "--service", "checkout"] + window)
         #expect(output.status == 0, "\(output.stderr)")
         try expect(output.stdout, matches: "deps-checkout.dot")
         #expect(!output.stdout.contains("\"inventory\" -> \"inventory-db.internal:5432\""))
     }
 
     @Test("--output writes the map to the file and says what it wrote")
-    func outputFile() throws {
+    func outputFile() async throws {
         let path = scratch.appendingPathComponent("deps.json").path
-        let output = try cairn(["deps", "--format", "json", "--output", path] + window)
+        let output = try await cairn(["deps", "--format", "json", "--output", path] + window)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout == "wrote the JSON map of 6 call paths between 6 nodes to \(path)\n")
-        let printed = try cairn(["deps", "--format", "json"] + window)
+        let printed = try await cairn(["deps", "--format", "json"] + window)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == printed.stdout)
     }
 
     @Test("--render svg --output draws the map into an SVG file", .enabled(if: dotInstalled, "Graphviz is not installed"))
-    func renderSVG() throws {
+    func renderSVG() async throws {
         let path = scratch.appendingPathComponent("deps.svg").path
-        let output = try cairn(["deps", "--render", "svg", "--output", path] + window)
+        let output = try await cairn(["deps", "--render", "svg", "--output", path] + window)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout == "wrote the SVG drawing of 6 call paths between 6 nodes to \(path)\n")
         let svg = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -109,18 +109,18 @@ struct DepsCommandTests {
     }
 
     @Test("--render png writes a PNG file", .enabled(if: dotInstalled, "Graphviz is not installed"))
-    func renderPNG() throws {
+    func renderPNG() async throws {
         let path = scratch.appendingPathComponent("deps.png").path
-        let output = try cairn(["deps", "--render", "png", "--output", path] + window)
+        let output = try await cairn(["deps", "--render", "png", "--output", path] + window)
         #expect(output.status == 0, "\(output.stderr)")
         let png = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
     }
 
     @Test("--render without Graphviz says how to install it, with status 1")
-    func graphvizMissing() throws {
+    func graphvizMissing() async throws {
         let path = scratch.appendingPathComponent("missing.svg").path
-        let output = try cairn(["deps", "--render", "svg", "--output", path] + window, environment: ["PATH": "/nonexistent"])
+        let output = try await cairn(["deps", "--render", "svg", "--output", path] + window, environment: ["PATH": "/nonexistent"])
         #expect(output.status == 1)
         #expect(output.stderr == "cairn: Graphviz's dot is not installed; install it with: sudo apt-get install graphviz\n")
         #expect(!FileManager.default.fileExists(atPath: path))
@@ -136,14 +136,14 @@ struct DepsCommandTests {
         (["--since", "2026-04-01T00:00:00Z", "--until", "2026-03-01T00:00:00Z"], 2, "give a --since earlier than --until"),
         (["--output", "/nonexistent/deps.dot"] + window, 2, "cannot write /nonexistent/deps.dot"),
     ])
-    func errors(arguments: [String], status: Int32, message: String) throws {
-        let output = try cairn(["deps"] + arguments)
+    func errors(arguments: [String], status: Int32, message: String) async throws {
+        let output = try await cairn(["deps"] + arguments)
         ExpectedOutput.expectOneLineError(output, status: status, containing: message)
     }
 
     @Test("--help shows examples")
-    func help() throws {
-        let output = try CairnProcess.run(["deps", "--help"])
+    func help() async throws {
+        let output = try await CairnProcess.runOffPool(["deps", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stdout.contains("cairn deps --since 1h --render svg --output deps.svg"))

@@ -14,8 +14,8 @@ enum ExpectedOutput {
     static let environment = ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"]
 
     /// Runs `cairn` with `environment`.
-    static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CairnProcess.Output {
-        try CairnProcess.run(arguments, environment: environment.merging(extra) { $1 })
+    static func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CairnProcess.Output {
+        try await CairnProcess.runOffPool(arguments, environment: environment.merging(extra) { $1 })
     }
 
     /// Checks that `output` is the content of `Expected/name`, byte for byte. With `CAIRN_UPDATE_EXPECTED=1` in the

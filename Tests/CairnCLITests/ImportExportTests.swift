@@ -55,17 +55,17 @@ struct ImportExportTests {
     }
 
     @Test("each kind of file imports into a new store and exports back equal", arguments: ShopFixture.all)
-    func importExport(file: String) throws {
+    func importExport(file: String) async throws {
         let db = folder.appendingPathComponent("import.db").path
-        let imported = try CairnProcess.run(["import", file, "--db", db])
+        let imported = try await CairnProcess.runOffPool(["import", file, "--db", db])
         #expect(imported.status == 0, "\(imported.stderr)")
         #expect(imported.stdout == "imported 21 spans in 3 traces from 1 file\n")
         #expect(imported.stderr == "")
-        #expect(try exportedSpans(CairnProcess.run(["export", "--all", "--db", db])) == ShopFixture.spans())
+        #expect(try exportedSpans(await CairnProcess.runOffPool(["export", "--all", "--db", db])) == ShopFixture.spans())
     }
 
     @Test("a gzip file imports as its content does, whatever its name")
-    func gzip() throws {
+    func gzip() async throws {
         let compressed = folder.appendingPathComponent("shop-lines.data").path
         let gzip = Process()
         gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -74,17 +74,17 @@ struct ImportExportTests {
         gzip.waitUntilExit()
         try #require(gzip.terminationStatus == 0)
         let db = folder.appendingPathComponent("gzip.db").path
-        let imported = try CairnProcess.run(["import", compressed, "--db", db])
+        let imported = try await CairnProcess.runOffPool(["import", compressed, "--db", db])
         #expect(imported.stdout == "imported 21 spans in 3 traces from 1 file\n", "\(imported.stderr)")
-        #expect(try exportedSpans(CairnProcess.run(["export", "--all", "--db", db])) == ShopFixture.spans())
+        #expect(try exportedSpans(await CairnProcess.runOffPool(["export", "--all", "--db", db])) == ShopFixture.spans())
     }
 
     @Test("importing several files counts spans and traces over all of them")
-    func severalFiles() throws {
+    func severalFiles() async throws {
         let db = folder.appendingPathComponent("several.db").path
-        let imported = try CairnProcess.run(["import", "--db", db] + ShopFixture.all)
+        let imported = try await CairnProcess.runOffPool(["import", "--db", db] + ShopFixture.all)
         #expect(imported.stdout == "imported 63 spans in 3 traces from 3 files\n", "\(imported.stderr)")
-        let exported = try CairnProcess.run(["export", "4bf92f3577b34da6a3ce929d0e0e4736", "--db", db])
+        let exported = try await CairnProcess.runOffPool(["export", "4bf92f3577b34da6a3ce929d0e0e4736", "--db", db])
         let spans = try OTLPJSON.decodeSpans(Array(exported.stdout.utf8)).spans
         #expect(spans.count == 3 * 12)
     }
@@ -104,21 +104,21 @@ struct ImportExportTests {
     }
 
     @Test("a file that is not OTLP stops the import with one line naming the file and line, and imports nothing of it")
-    func badFile() throws {
+    func badFile() async throws {
         let bad = folder.appendingPathComponent("bad.jsonl")
         let lines = try String(contentsOfFile: ShopFixture.jsonLines, encoding: .utf8).split(separator: "\n")
         let content: String = String(lines[0]) + "\n\n" + #"{"resourceSpans": [{"scopeSpans": 7}]}"# + "\n" + String(lines[1]) + "\n"
         try content.write(
             to: bad, atomically: true, encoding: .utf8)
         let db = folder.appendingPathComponent("bad.db").path
-        let output = try CairnProcess.run(["import", ShopFixture.json, bad.path, "--db", db])
+        let output = try await CairnProcess.runOffPool(["import", ShopFixture.json, bad.path, "--db", db])
         #expect(output.status == 2)
         #expect(output.stdout == "")
         #expect(output.stderr.split(separator: "\n").count == 1)
         #expect(output.stderr.hasPrefix("cairn: file \(bad.path) line 3 is not OTLP/JSON: "), "\(output.stderr)")
         #expect(output.stderr.contains("(the file before it was imported)"))
         // The first file is in the store, nothing of the bad one.
-        let exported = try exportedSpans(CairnProcess.run(["export", "--all", "--db", db]))
+        let exported = try exportedSpans(await CairnProcess.runOffPool(["export", "--all", "--db", db]))
         #expect(exported == (try ShopFixture.spans()))
     }
 
@@ -128,22 +128,22 @@ struct ImportExportTests {
         ("protobuf", Data([0x0A, 0x50, 0x01]), "is not OTLP protobuf: "),
         ("gzip", Data([0x1F, 0x8B, 0x08, 0x00, 0x01]), "gzip"),
     ])
-    func otherFiles(name: String, content: Data, message: String) throws {
+    func otherFiles(name: String, content: Data, message: String) async throws {
         let file = folder.appendingPathComponent(name)
         try content.write(to: file)
-        let output = try CairnProcess.run(["import", file.path, "--db", folder.appendingPathComponent("x.db").path])
+        let output = try await CairnProcess.runOffPool(["import", file.path, "--db", folder.appendingPathComponent("x.db").path])
         #expect(output.status == 2)
         #expect(output.stderr.split(separator: "\n").count == 1)
         #expect(output.stderr.hasPrefix("cairn: file \(file.path) "), "\(output.stderr)")
         #expect(output.stderr.contains(message), "\(output.stderr)")
 
-        let missing = try CairnProcess.run(["import", folder.appendingPathComponent("nope.json").path])
+        let missing = try await CairnProcess.runOffPool(["import", folder.appendingPathComponent("nope.json").path])
         #expect(missing.status == 2)
         #expect(missing.stderr == "cairn: there is no file \(folder.appendingPathComponent("nope.json").path); check the path\n")
     }
 
     @Test("rejected spans are reported, and a file with nothing to import exits 1")
-    func rejected() throws {
+    func rejected() async throws {
         let file = folder.appendingPathComponent("rejected.json")
         try #"""
             {"resourceSpans":[{"scopeSpans":[{"spans":[
@@ -151,7 +151,7 @@ struct ImportExportTests {
               {"traceId":"0000000000000000000000000000000a","spanId":"0000000000000002","name":""}
             ]}]}]}
             """#.write(to: file, atomically: true, encoding: .utf8)
-        let output = try CairnProcess.run(["import", file.path, "--db", folder.appendingPathComponent("r.db").path])
+        let output = try await CairnProcess.runOffPool(["import", file.path, "--db", folder.appendingPathComponent("r.db").path])
         #expect(output.status == 1)
         #expect(output.stdout == "")
         let lines = output.stderr.split(separator: "\n")
@@ -164,8 +164,8 @@ struct ImportExportTests {
         let server = try await CairnProcess.Server(db: folder.appendingPathComponent("served.db").path)
         defer { _ = server.signal(SIGTERM) }
         let url = "http://127.0.0.1:\(server.port)"
-        let imported = try CairnProcess.run(["import", "--server", url, ShopFixture.jsonLines])
+        let imported = try await CairnProcess.runOffPool(["import", "--server", url, ShopFixture.jsonLines])
         #expect(imported.stdout == "imported 21 spans in 3 traces from 1 file\n", "\(imported.stderr)")
-        #expect(try exportedSpans(CairnProcess.run(["export", "--all", "--server", url])) == ShopFixture.spans())
+        #expect(try exportedSpans(await CairnProcess.runOffPool(["export", "--all", "--server", url])) == ShopFixture.spans())
     }
 }

@@ -11,16 +11,16 @@ struct MaintenanceCommandTests {
     }
 
     /// A store holding the shop fixtures.
-    private func shopStore() throws -> String {
+    private func shopStore() async throws -> String {
         let db = folder.appendingPathComponent("shop.db").path
-        let imported = try CairnProcess.run(["import", ShopFixture.json, "--db", db])
+        let imported = try await CairnProcess.runOffPool(["import", ShopFixture.json, "--db", db])
         try #require(imported.status == 0, "\(imported.stderr)")
         return db
     }
 
     @Test("lists the tables and indexes of the store with their sizes, after the file's sizes")
-    func text() throws {
-        let output = try CairnProcess.run(["maintenance", "--db", try shopStore()], environment: ["COLUMNS": "100"])
+    func text() async throws {
+        let output = try await CairnProcess.runOffPool(["maintenance", "--db", try await shopStore()], environment: ["COLUMNS": "100"])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stderr.isEmpty)
         let lines = output.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -40,8 +40,8 @@ struct MaintenanceCommandTests {
     }
 
     @Test("--json writes the report as one object")
-    func json() throws {
-        let output = try CairnProcess.run(["maintenance", "--db", try shopStore(), "--json"])
+    func json() async throws {
+        let output = try await CairnProcess.runOffPool(["maintenance", "--db", try await shopStore(), "--json"])
         #expect(output.status == 0, "\(output.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         #expect(report["autoVacuum"] as? String == "incremental")
@@ -54,15 +54,15 @@ struct MaintenanceCommandTests {
     }
 
     @Test("a missing store, or a file that is not one, is one line of error")
-    func errors() throws {
+    func errors() async throws {
         let missing = folder.appendingPathComponent("missing.db").path
         ExpectedOutput.expectOneLineError(
-            try CairnProcess.run(["maintenance", "--db", missing]), status: 2, containing: "there is no store at \(missing)")
+            try await CairnProcess.runOffPool(["maintenance", "--db", missing]), status: 2, containing: "there is no store at \(missing)")
         #expect(!FileManager.default.fileExists(atPath: missing))
 
         let notes = folder.appendingPathComponent("notes.txt")
         try Data(String(repeating: "not a database\n", count: 100).utf8).write(to: notes)
         ExpectedOutput.expectOneLineError(
-            try CairnProcess.run(["maintenance", "--db", notes.path]), status: 1, containing: "is not a SQLite database")
+            try await CairnProcess.runOffPool(["maintenance", "--db", notes.path]), status: 1, containing: "is not a SQLite database")
     }
 }

@@ -54,7 +54,7 @@ struct OperationsTests {
         #expect(server.signal(SIGTERM) == 0)
 
         // Redacted before it was stored: the store holds none of the span's secrets either.
-        let stored = try CairnProcess.run(["export", "--all", "--db", folder.appendingPathComponent("secrets.db").path])
+        let stored = try await CairnProcess.runOffPool(["export", "--all", "--db", folder.appendingPathComponent("secrets.db").path])
         #expect(stored.status == 0)
         #expect(stored.stdout.components(separatedBy: "[REDACTED]").count - 1 == secrets.count)
         for secret in secrets.values { #expect(!stored.stdout.contains(secret)) }
@@ -91,9 +91,9 @@ struct OperationsTests {
         #expect(try await server.post(json: Self.spanWithSecrets([:])) == 200)
         // The CLI reads through the collector with the token in CAIRN_QUERY_TOKEN.
         ExpectedOutput.expectOneLineError(
-            try CairnProcess.run(["traces", "--server", base, "--since", "1200d"], environment: ["CAIRN_QUERY_TOKEN": ""]),
+            try await CairnProcess.runOffPool(["traces", "--server", base, "--since", "1200d"], environment: ["CAIRN_QUERY_TOKEN": ""]),
             status: 2, containing: "answered 401")
-        let traces = try CairnProcess.run(
+        let traces = try await CairnProcess.runOffPool(
             ["traces", "--server", base, "--since", "1200d"], environment: ["CAIRN_QUERY_TOKEN": "q-token-from-file"])
         #expect(traces.status == 0, "\(traces.stderr)")
         #expect(traces.stdout.contains("5ec2e75ec2e75ec2e75ec2e75ec2e75e"))
@@ -104,32 +104,32 @@ struct OperationsTests {
     func tls() async throws {
         let certificate = folder.appendingPathComponent("cert.pem").path
         let key = folder.appendingPathComponent("key.pem").path
-        let openssl = try CairnProcess.runTool(
+        let openssl = try await CairnProcess.runToolOffPool(
             "/usr/bin/openssl",
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
              "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate])
         try #require(openssl.status == 0, "\(openssl.stderr)")
         let server = try await CairnProcess.Server(
             db: folder.appendingPathComponent("tls.db").path, arguments: ["--tls-cert", certificate, "--tls-key", key])
-        let secure = try CairnProcess.runTool(
+        let secure = try await CairnProcess.runToolOffPool(
             "/usr/bin/curl", ["-sS", "--cacert", certificate, "-o", "/dev/null", "-w", "%{http_code}",
                               "https://127.0.0.1:\(server.port)/health/live"])
         #expect(secure.stdout == "200", "\(secure.stderr)")
-        let plain = try CairnProcess.runTool(
+        let plain = try await CairnProcess.runToolOffPool(
             "/usr/bin/curl", ["-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.port)/health/live"])
         #expect(plain.stdout != "200")
         #expect(server.signal(SIGTERM) == 0)
     }
 
     @Test("a missing certificate or a lone --tls-key is one clear error")
-    func tlsErrors() throws {
+    func tlsErrors() async throws {
         let db = folder.appendingPathComponent("tls-errors.db").path
         ExpectedOutput.expectOneLineError(
-            try CairnProcess.run(
+            try await CairnProcess.runOffPool(
                 ["serve", "--port", "0", "--db", db, "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"]),
             status: 1, containing: "cannot read the TLS certificate /nonexistent/cert.pem")
         ExpectedOutput.expectOneLineError(
-            try CairnProcess.run(["serve", "--port", "0", "--db", db, "--tls-key", "/nonexistent/key.pem"]),
+            try await CairnProcess.runOffPool(["serve", "--port", "0", "--db", db, "--tls-key", "/nonexistent/key.pem"]),
             status: 1, containing: "TLS needs both a certificate and its key")
     }
 
@@ -186,12 +186,12 @@ struct OperationsTests {
         }
         let rulesFile = folder.appendingPathComponent("dashboard-rules.yml")
         try rules.write(to: rulesFile, atomically: true, encoding: .utf8)
-        let parsed = try CairnProcess.runTool("/usr/bin/promtool", ["check", "rules", rulesFile.path])
+        let parsed = try await CairnProcess.runToolOffPool("/usr/bin/promtool", ["check", "rules", rulesFile.path])
         #expect(parsed.status == 0, "\(parsed.stdout)\(parsed.stderr)")
     }
 
     @Test("the systemd units verify with systemd-analyze")
-    func systemdUnits() throws {
+    func systemdUnits() async throws {
         let root = CairnProcess.executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for unit in ["cairn.service", "cairn-backup.service", "cairn-backup.timer"] {
             // The units name /usr/local/bin/cairn; verify them against the built binary.
@@ -199,7 +199,7 @@ struct OperationsTests {
                 .replacing("/usr/local/bin/cairn", with: CairnProcess.executable.path)
             let copy = folder.appendingPathComponent(unit)
             try text.write(to: copy, atomically: true, encoding: .utf8)
-            let verify = try CairnProcess.runTool("/usr/bin/systemd-analyze", ["verify", copy.path])
+            let verify = try await CairnProcess.runToolOffPool("/usr/bin/systemd-analyze", ["verify", copy.path])
             #expect(verify.status == 0 && verify.stderr.isEmpty, "\(unit): \(verify.stderr)")
         }
     }

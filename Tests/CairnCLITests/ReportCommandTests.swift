@@ -14,8 +14,8 @@ private let failedTraceID = "0af7651916cd43dd8448eb211c80319c"
 private let dotInstalled = FileManager.default.isExecutableFile(atPath: "/usr/bin/dot")
 
 /// Runs `cairn` on the fixture, with no colour, 100 columns and UTC.
-private func cairn(_ arguments: [String], environment: [String: String] = [:]) throws -> CairnProcess.Output {
-    try ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
+private func cairn(_ arguments: [String], environment: [String: String] = [:]) async throws -> CairnProcess.Output {
+    try await ExpectedOutput.run(arguments + ["--file", fixture], environment: environment)
 }
 
 private func expect(_ actual: String, matches name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -48,16 +48,16 @@ struct ReportCommandTests {
     }
 
     /// Writes the report of `traceID` and returns the page and what the command printed.
-    private func report(_ traceID: String, environment: [String: String] = [:]) throws -> (page: String, output: CairnProcess.Output) {
+    private func report(_ traceID: String, environment: [String: String] = [:]) async throws -> (page: String, output: CairnProcess.Output) {
         let path = scratch.appendingPathComponent("\(traceID).html").path
-        let output = try cairn(["report", traceID, "--html", path], environment: environment)
+        let output = try await cairn(["report", traceID, "--html", path], environment: environment)
         #expect(output.status == 0, "\(output.stderr)")
         return (try String(contentsOfFile: path, encoding: .utf8), output)
     }
 
     @Test("without Graphviz, writes the page of the expected file, listing the calls in a table")
-    func withoutGraphviz() throws {
-        let (page, output) = try report(failedTraceID, environment: ["PATH": "/nonexistent"])
+    func withoutGraphviz() async throws {
+        let (page, output) = try await report(failedTraceID, environment: ["PATH": "/nonexistent"])
         #expect(output.stdout.hasPrefix("wrote the report of trace \(failedTraceID) (7 spans; calls listed in a table, as Graphviz is not installed) to "))
         try expect(page.replacingOccurrences(of: fixture, with: fixtureAsShown), matches: "report-errors.html")
         #expect(page.contains("Graphviz's dot was not installed where this report was written"))
@@ -65,9 +65,9 @@ struct ReportCommandTests {
     }
 
     @Test("the page is self-contained: no script, no stylesheet or image from the network")
-    func selfContained() throws {
+    func selfContained() async throws {
         for traceID in [okTraceID, failedTraceID] {
-            let (page, _) = try report(traceID)
+            let (page, _) = try await report(traceID)
             for reference in ["src=\"http", "href=\"http", "src='http", "href='http", "<script", "<link", "url(", "@import"] {
                 #expect(!page.contains(reference), "\(reference)")
             }
@@ -75,8 +75,8 @@ struct ReportCommandTests {
     }
 
     @Test("the page names the trace, every service and the critical path")
-    func content() throws {
-        let (page, _) = try report(okTraceID)
+    func content() async throws {
+        let (page, _) = try await report(okTraceID)
         #expect(page.contains("<title>Trace \(okTraceID): frontend POST /checkout</title>"))
         for service in ["frontend", "checkout", "payments", "inventory"] {
             #expect(page.contains(">\(service)<"), "\(service)")
@@ -88,17 +88,17 @@ struct ReportCommandTests {
     }
 
     @Test("the failed spans are marked and their status messages shown")
-    func failures() throws {
-        let (page, _) = try report(failedTraceID)
+    func failures() async throws {
+        let (page, _) = try await report(failedTraceID)
         #expect(page.contains("<g class=\"span error critical\">"))
         #expect(page.contains("status ERROR: card network timed out"))
     }
 
     @Test("the page and every SVG in it are well-formed XML")
-    func wellFormed() throws {
+    func wellFormed() async throws {
         for traceID in [okTraceID, failedTraceID] {
             for environment in [[:], ["PATH": "/nonexistent"]] {
-                let (page, _) = try report(traceID, environment: environment)
+                let (page, _) = try await report(traceID, environment: environment)
                 #expect(isWellFormedXML(page))
                 let svgs = svgElements(of: page)
                 #expect(!svgs.isEmpty)
@@ -108,8 +108,8 @@ struct ReportCommandTests {
     }
 
     @Test("with Graphviz, embeds the dependency graph that dot drew", .enabled(if: dotInstalled, "Graphviz is not installed"))
-    func withGraphviz() throws {
-        let (page, output) = try report(okTraceID)
+    func withGraphviz() async throws {
+        let (page, output) = try await report(okTraceID)
         #expect(output.stdout.contains("(12 spans; dependency graph drawn by Graphviz)"))
         #expect(page.contains("drawn by Graphviz"))
         let svgs = svgElements(of: page)
@@ -120,8 +120,8 @@ struct ReportCommandTests {
     }
 
     @Test("without --html, writes the page to standard output when that is not a terminal")
-    func standardOutput() throws {
-        let output = try cairn(["report", okTraceID], environment: ["PATH": "/nonexistent"])
+    func standardOutput() async throws {
+        let output = try await cairn(["report", okTraceID], environment: ["PATH": "/nonexistent"])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.hasPrefix("<!DOCTYPE html>"))
         #expect(output.stdout.hasSuffix("</html>\n"))
@@ -133,14 +133,14 @@ struct ReportCommandTests {
         (["0af7651916cd43dd8448eb211c80319d", "--html", "/tmp/never.html"], 1, "is not in the file"),
         ([okTraceID, "--html", "/nonexistent/report.html"], 2, "cannot write /nonexistent/report.html"),
     ])
-    func errors(arguments: [String], status: Int32, message: String) throws {
-        let output = try cairn(["report"] + arguments)
+    func errors(arguments: [String], status: Int32, message: String) async throws {
+        let output = try await cairn(["report"] + arguments)
         ExpectedOutput.expectOneLineError(output, status: status, containing: message)
     }
 
     @Test("--help shows examples")
-    func help() throws {
-        let output = try CairnProcess.run(["report", "--help"])
+    func help() async throws {
+        let output = try await CairnProcess.runOffPool(["report", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stdout.contains("cairn report 4bf92f3577b34da6a3ce929d0e0e4736 --html incident-4521.html"))

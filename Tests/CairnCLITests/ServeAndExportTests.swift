@@ -58,7 +58,7 @@ struct ServeAndExportTests {
         }
         #expect(answered.count >= 40, "the clients had too little time to send")
 
-        let exported = try CairnProcess.run(["export", "--all", "--db", db])
+        let exported = try await CairnProcess.runOffPool(["export", "--all", "--db", db])
         #expect(exported.status == 0, "\(exported.stderr)")
         for traceID in answered {
             #expect(exported.stdout.components(separatedBy: "\"traceId\":\"\(traceID)\"").count - 1 == 25)
@@ -73,7 +73,7 @@ struct ServeAndExportTests {
         #expect(try await server.post(json: body) == 200)
         #expect(server.signal(SIGTERM) == 0)
 
-        let exported = try CairnProcess.run(["export", traceID, "--db", db])
+        let exported = try await CairnProcess.runOffPool(["export", traceID, "--db", db])
         #expect(exported.status == 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(exported.stdout.utf8)) as? [String: Any])
         let resourceSpans = try #require(json["resourceSpans"] as? [[String: Any]])
@@ -86,8 +86,8 @@ struct ServeAndExportTests {
         (["export", "--all", "--db", "/nonexistent/cairn.db"], Int32(2), "there is no store at /nonexistent/cairn.db"),
         (["export", "nothex", "--db", "x.db"], Int32(2), "is not a trace id"),
     ])
-    func exportErrors(arguments: [String], status: Int32, message: String) throws {
-        let output = try CairnProcess.run(arguments)
+    func exportErrors(arguments: [String], status: Int32, message: String) async throws {
+        let output = try await CairnProcess.runOffPool(arguments)
         #expect(output.status == status)
         #expect(output.stderr.split(separator: "\n").first?.contains(message) == true)
     }
@@ -97,14 +97,14 @@ struct ServeAndExportTests {
         let db = folder.appendingPathComponent("empty.db").path
         let server = try await CairnProcess.Server(db: db)
         #expect(server.signal(SIGTERM) == 0)
-        let output = try CairnProcess.run(["export", String(repeating: "ab", count: 16), "--db", db])
+        let output = try await CairnProcess.runOffPool(["export", String(repeating: "ab", count: 16), "--db", db])
         #expect(output.status == 1)
         #expect(output.stderr.contains("is not in the store"))
     }
 
     @Test("serve refuses a bad CAIRN_PORT in one line")
-    func badPort() throws {
-        let output = try CairnProcess.run(["serve", "--db", folder.appendingPathComponent("p.db").path],
+    func badPort() async throws {
+        let output = try await CairnProcess.runOffPool(["serve", "--db", folder.appendingPathComponent("p.db").path],
                                           environment: ["CAIRN_PORT": "99999"])
         #expect(output.status != 0)
         #expect(output.stderr.contains("CAIRN_PORT=99999 is not a TCP port"))

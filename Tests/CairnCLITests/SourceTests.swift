@@ -12,19 +12,19 @@ struct SourceTests {
     }
 
     @Test("export reads each kind of file with --file, with no store", arguments: ShopFixture.all)
-    func fileSource(file: String) throws {
-        #expect(try exportedSpans(CairnProcess.run(["export", "--all", "--file", file])) == ShopFixture.spans())
-        let one = try exportedSpans(CairnProcess.run(["export", "0af7651916cd43dd8448eb211c80319c", "--file", file]))
+    func fileSource(file: String) async throws {
+        #expect(try exportedSpans(await CairnProcess.runOffPool(["export", "--all", "--file", file])) == ShopFixture.spans())
+        let one = try exportedSpans(await CairnProcess.runOffPool(["export", "0af7651916cd43dd8448eb211c80319c", "--file", file]))
         #expect(one.count == 7 && Set(one.map(\.traceID.hex)) == ["0af7651916cd43dd8448eb211c80319c"])
     }
 
     @Test("--file is repeatable: spans of several files are read together")
-    func severalFiles() throws {
-        let spans = try exportedSpans(CairnProcess.run(
+    func severalFiles() async throws {
+        let spans = try exportedSpans(await CairnProcess.runOffPool(
             ["export", "--all", "--file", ShopFixture.json, "--file", ShopFixture.protobuf]))
         // The same spans twice: export writes what is stored, duplicates included.
         #expect(spans == (try ShopFixture.spans()))
-        let output = try CairnProcess.run(["export", "--all", "--file", ShopFixture.json, "--file", ShopFixture.protobuf])
+        let output = try await CairnProcess.runOffPool(["export", "--all", "--file", ShopFixture.json, "--file", ShopFixture.protobuf])
         #expect(output.stdout.components(separatedBy: #""spanId":"a1e3b4c5d6e7f801""#).count - 1 == 2)
     }
 
@@ -34,16 +34,16 @@ struct SourceTests {
         let server = try await CairnProcess.Server(db: db)
         defer { _ = server.signal(SIGTERM) }
         let url = "http://127.0.0.1:\(server.port)"
-        #expect(try CairnProcess.run(["import", "--server", url, ShopFixture.protobuf]).status == 0)
+        #expect(try await CairnProcess.runOffPool(["import", "--server", url, ShopFixture.protobuf]).status == 0)
 
-        let fromServer = try CairnProcess.run(["export", "--all", "--server", url])
-        let fromStore = try CairnProcess.run(["export", "--all", "--db", db])
-        let fromFile = try CairnProcess.run(["export", "--all", "--file", ShopFixture.protobuf])
+        let fromServer = try await CairnProcess.runOffPool(["export", "--all", "--server", url])
+        let fromStore = try await CairnProcess.runOffPool(["export", "--all", "--db", db])
+        let fromFile = try await CairnProcess.runOffPool(["export", "--all", "--file", ShopFixture.protobuf])
         #expect(try exportedSpans(fromServer) == ShopFixture.spans())
         #expect(try exportedSpans(fromStore) == exportedSpans(fromServer))
         #expect(try exportedSpans(fromFile) == exportedSpans(fromServer))
 
-        let absent = try CairnProcess.run(["export", String(repeating: "ab", count: 16), "--server", url + "/"])
+        let absent = try await CairnProcess.runOffPool(["export", String(repeating: "ab", count: 16), "--server", url + "/"])
         #expect(absent.status == 1)
         #expect(absent.stderr == "cairn: trace \(String(repeating: "ab", count: 16)) is not in the collector at \(url)/; list the traces there with `cairn traces`\n")
     }
@@ -53,7 +53,7 @@ struct SourceTests {
         let server = try await CairnProcess.Server(db: folder.appendingPathComponent("analyses.db").path)
         defer { _ = server.signal(SIGTERM) }
         let url = "http://127.0.0.1:\(server.port)"
-        #expect(try CairnProcess.run(["import", "--server", url, ShopFixture.protobuf]).status == 0)
+        #expect(try await CairnProcess.runOffPool(["import", "--server", url, ShopFixture.protobuf]).status == 0)
         let window = ["--since", "2026-03-01T00:00:00Z", "--until", "2026-04-01T00:00:00Z"]
         let commands: [[String]] = [
             ["traces"] + window, ["traces", "--service", "payments", "--errors"] + window,
@@ -63,21 +63,21 @@ struct SourceTests {
         ]
         let environment = ["NO_COLOR": "1", "COLUMNS": "100", "TZ": "UTC"]
         for command in commands {
-            let fromFile = try CairnProcess.run(command + ["--file", ShopFixture.protobuf], environment: environment)
-            let fromServer = try CairnProcess.run(command + ["--server", url], environment: environment)
+            let fromFile = try await CairnProcess.runOffPool(command + ["--file", ShopFixture.protobuf], environment: environment)
+            let fromServer = try await CairnProcess.runOffPool(command + ["--server", url], environment: environment)
             #expect(fromFile.status == 0, "\(command): \(fromFile.stderr)")
             #expect(fromServer.stdout == fromFile.stdout, "\(command)")
         }
     }
 
     @Test("a collector that cannot be reached is one line that says how to start one, status 2")
-    func unreachable() throws {
-        let output = try CairnProcess.run(["export", "--all", "--server", "http://127.0.0.1:9"])
+    func unreachable() async throws {
+        let output = try await CairnProcess.runOffPool(["export", "--all", "--server", "http://127.0.0.1:9"])
         #expect(output.status == 2)
         #expect(output.stderr.hasPrefix("cairn: cannot reach the collector at http://127.0.0.1:9 ("))
         #expect(output.stderr.hasSuffix("); start it with `cairn serve` or check --server\n"))
 
-        let notURL = try CairnProcess.run(["export", "--all", "--server", "localhost:4318"])
+        let notURL = try await CairnProcess.runOffPool(["export", "--all", "--server", "localhost:4318"])
         #expect(notURL.status == 2)
         #expect(notURL.stderr == "cairn: localhost:4318 is not a collector URL; give --server like http://127.0.0.1:4318\n")
     }
@@ -91,38 +91,38 @@ struct SourceTests {
         (["import", "a.json", "--db", "x.db", "--server", "http://127.0.0.1:4318"], "give one of --db (or --store) and --server, not both", "cairn import"),
         (["frobnicate"], "unexpected argument 'frobnicate'", "cairn"),
     ])
-    func usageErrors(arguments: [String], message: String, command: String) throws {
-        let output = try CairnProcess.run(arguments)
+    func usageErrors(arguments: [String], message: String, command: String) async throws {
+        let output = try await CairnProcess.runOffPool(arguments)
         #expect(output.status == 2)
         #expect(output.stdout == "")
         #expect(output.stderr == "cairn: \(message); see `\(command) --help`\n")
     }
 
     @Test("a store that does not exist is one line, status 2; a trace that is not found, status 1")
-    func missingStore() throws {
+    func missingStore() async throws {
         let missing = folder.appendingPathComponent("none.db").path
-        let output = try CairnProcess.run(["export", "--all", "--db", missing])
+        let output = try await CairnProcess.runOffPool(["export", "--all", "--db", missing])
         #expect(output.status == 2)
         #expect(output.stderr == "cairn: there is no store at \(missing); give the database file with --db (or a store's URL with --store), or read a collector with --server\n")
         #expect(!FileManager.default.fileExists(atPath: missing))
 
-        let notFound = try CairnProcess.run(["export", String(repeating: "0", count: 31) + "1", "--file", ShopFixture.json])
+        let notFound = try await CairnProcess.runOffPool(["export", String(repeating: "0", count: 31) + "1", "--file", ShopFixture.json])
         #expect(notFound.status == 1)
         #expect(notFound.stderr.split(separator: "\n").count == 1)
         #expect(notFound.stderr.contains("is not in the file \(ShopFixture.json)"))
     }
 
     @Test("--help exits 0 and shows examples", arguments: [[], ["import"], ["export"]])
-    func help(command: [String]) throws {
-        let output = try CairnProcess.run(command + ["--help"])
+    func help(command: [String]) async throws {
+        let output = try await CairnProcess.runOffPool(command + ["--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stderr == "")
     }
 
     @Test("the root help documents the exit statuses")
-    func statuses() throws {
-        let output = try CairnProcess.run(["--help"])
+    func statuses() async throws {
+        let output = try await CairnProcess.runOffPool(["--help"])
         #expect(output.stdout.contains("Exit status: 0 on success; 1 when nothing was found"))
     }
 }

@@ -19,9 +19,9 @@ struct TraceCommandTests {
         ([checkout, "--depth", "1"], "trace-checkout-depth1.txt"),
         ([checkout], "trace-checkout-60.txt"),
     ])
-    func waterfall(arguments: [String], expected: String) throws {
+    func waterfall(arguments: [String], expected: String) async throws {
         let columns = expected.hasSuffix("-60.txt") ? "60" : "100"
-        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop] + arguments,
+        let output = try await ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop] + arguments,
                                               environment: ["COLUMNS": columns])
         #expect(output.status == 0, "\(output.stderr)")
         try ExpectedOutput.expect(output.stdout, matches: expected)
@@ -29,7 +29,7 @@ struct TraceCommandTests {
     }
 
     @Test("spans whose parent never arrived are shown as roots, each with a warning under it")
-    func orphans() throws {
+    func orphans() async throws {
         // The shop fixture without the checkout service's server span of the failed trace.
         let data = try Data(contentsOf: URL(fileURLWithPath: ExpectedOutput.shop))
         var json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -47,14 +47,14 @@ struct TraceCommandTests {
         try JSONSerialization.data(withJSONObject: json).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
-        let output = try ExpectedOutput.run(["trace", "--file", file.path, Self.failed])
+        let output = try await ExpectedOutput.run(["trace", "--file", file.path, Self.failed])
         #expect(output.status == 0, "\(output.stderr)")
         try ExpectedOutput.expect(output.stdout, matches: "trace-failed-orphans.txt")
     }
 
     @Test("--json writes Jaeger's trace JSON, adjusted unless --raw")
-    func jaegerJSON() throws {
-        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.failed, "--json"])
+    func jaegerJSON() async throws {
+        let output = try await ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.failed, "--json"])
         #expect(output.status == 0, "\(output.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         let traces = try #require(json["data"] as? [[String: Any]])
@@ -64,13 +64,13 @@ struct TraceCommandTests {
         // The payments host's clock runs behind: the adjusted trace says so under the moved span.
         #expect(spans.contains { ($0["warnings"] as? [String])?.first?.hasPrefix("clock skew: moved") == true })
 
-        let raw = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.failed, "--json", "--raw"])
+        let raw = try await ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.failed, "--json", "--raw"])
         #expect(!raw.stdout.contains("clock skew"))
     }
 
     @Test("--otlp writes the trace's spans as OTLP/JSON that reads back")
-    func otlp() throws {
-        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.checkout, "--otlp", "--raw"])
+    func otlp() async throws {
+        let output = try await ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, Self.checkout, "--otlp", "--raw"])
         #expect(output.status == 0, "\(output.stderr)")
         let spans = try OTLPJSON.decodeSpans(Array(output.stdout.utf8)).spans
         #expect(spans.count == 12)
@@ -78,7 +78,7 @@ struct TraceCommandTests {
     }
 
     @Test("a trace of 10,000 spans folds itself into a bounded number of lines, and says how to see more")
-    func tenThousandSpans() throws {
+    func tenThousandSpans() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-trace-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -87,7 +87,7 @@ struct TraceCommandTests {
         try Data(OTLPJSON.encodeRequest(spans)).write(to: file)
         let id = spans[0].traceID.hex
 
-        let folded = try ExpectedOutput.run(["trace", "--file", file.path, id])
+        let folded = try await ExpectedOutput.run(["trace", "--file", file.path, id])
         #expect(folded.status == 0, "\(folded.stderr)")
         let lines = folded.stdout.split(separator: "\n")
         #expect(lines.count < 400)
@@ -97,19 +97,19 @@ struct TraceCommandTests {
         #expect(lines.last == "--depth N shows N levels, --all every span.")
         #expect(lines.allSatisfy { $0.count <= 100 })
 
-        let shallow = try ExpectedOutput.run(["trace", "--file", file.path, id, "--depth", "1"])
+        let shallow = try await ExpectedOutput.run(["trace", "--file", file.path, id, "--depth", "1"])
         #expect(shallow.status == 0)
         #expect(shallow.stdout.split(separator: "\n").count < 60)
 
-        let all = try ExpectedOutput.run(["trace", "--file", file.path, id, "--all"])
+        let all = try await ExpectedOutput.run(["trace", "--file", file.path, id, "--all"])
         #expect(all.status == 0)
         #expect(all.stdout.split(separator: "\n").count > 10_000)
         #expect(!all.stdout.contains("spans folded"))
     }
 
     @Test("a trace that is not there exits 1, with one line that says what to do")
-    func notFound() throws {
-        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, String(repeating: "ab", count: 16)])
+    func notFound() async throws {
+        let output = try await ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop, String(repeating: "ab", count: 16)])
         #expect(output.status == 1)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr == "cairn: trace abababababababababababababababab is not in the file \(ExpectedOutput.shop); list the traces there with `cairn traces`\n")
@@ -122,8 +122,8 @@ struct TraceCommandTests {
         ([checkout, "--depth", "2", "--all"], "give --depth or --all, not both"),
         ([checkout, "--depth=-1"], "--depth -1 is negative"),
     ])
-    func usageErrors(arguments: [String], message: String) throws {
-        let output = try ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop] + arguments)
+    func usageErrors(arguments: [String], message: String) async throws {
+        let output = try await ExpectedOutput.run(["trace", "--file", ExpectedOutput.shop] + arguments)
         #expect(output.status == 2)
         #expect(output.stderr.contains(message), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1)
@@ -143,8 +143,8 @@ struct TraceCommandTests {
     }
 
     @Test("--help shows examples")
-    func help() throws {
-        let output = try ExpectedOutput.run(["trace", "--help"])
+    func help() async throws {
+        let output = try await ExpectedOutput.run(["trace", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stdout.contains("--depth 2"))

@@ -13,15 +13,15 @@ struct TracesCommandTests {
         (["--tag", "http.route=/checkout", "--max-duration", "1.2s", "--limit", "1"], "traces-tag-limit.txt"),
         (["--since", "2026-03-12T09:14:30Z", "--until", "2026-03-12T09:16:00Z"], "traces-since-until.txt"),
     ])
-    func table(arguments: [String], expected: String) throws {
-        let output = try ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop] + arguments)
+    func table(arguments: [String], expected: String) async throws {
+        let output = try await ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop] + arguments)
         #expect(output.status == 0, "\(output.stderr)")
         try ExpectedOutput.expect(output.stdout, matches: expected)
     }
 
     @Test("--json writes an array of summaries with the documented keys")
-    func json() throws {
-        let output = try ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop, "--json"])
+    func json() async throws {
+        let output = try await ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop, "--json"])
         #expect(output.status == 0, "\(output.stderr)")
         try ExpectedOutput.expect(output.stdout, matches: "traces-json.txt")
         let array = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
@@ -31,16 +31,16 @@ struct TracesCommandTests {
     }
 
     @Test("a table never reaches past the terminal's width when the root can be cut to fit")
-    func width() throws {
-        let output = try ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop], environment: ["COLUMNS": "95"])
+    func width() async throws {
+        let output = try await ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop], environment: ["COLUMNS": "95"])
         let lines = output.stdout.split(separator: "\n")
         #expect(lines.allSatisfy { $0.count <= 95 })
         #expect(lines.contains { $0.hasSuffix("…") })
     }
 
     @Test("nothing found exits 1 with one line that says what to do")
-    func nothingFound() throws {
-        let output = try ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop, "--service", "nobody"])
+    func nothingFound() async throws {
+        let output = try await ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop, "--service", "nobody"])
         #expect(output.status == 1)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.hasSuffix("; widen --since or drop a filter\n"))
@@ -55,8 +55,8 @@ struct TracesCommandTests {
         (["--limit", "0"], "--limit 0 lists nothing"),
         (["--since", "1h", "--until", "2h"], "--since 1h is after --until 2h"),
     ])
-    func usageErrors(arguments: [String], message: String) throws {
-        let output = try ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop] + arguments)
+    func usageErrors(arguments: [String], message: String) async throws {
+        let output = try await ExpectedOutput.run(["traces", "--file", ExpectedOutput.shop] + arguments)
         #expect(output.status == 2)
         #expect(output.stderr.hasPrefix("cairn: " + message), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1)
@@ -79,8 +79,8 @@ struct TracesCommandTests {
     }
 
     @Test("--help shows examples")
-    func help() throws {
-        let output = try ExpectedOutput.run(["traces", "--help"])
+    func help() async throws {
+        let output = try await ExpectedOutput.run(["traces", "--help"])
         #expect(output.status == 0)
         #expect(output.stdout.contains("Examples:"))
         #expect(output.stdout.contains("cairn traces --service checkout --errors"))

@@ -50,7 +50,7 @@ struct EndToEndTests {
         #expect(checkout.processor?.exportedSpanCount == 1)
         #expect(collector.signal(SIGTERM) == 0, "\(collector.output)")
 
-        let exported = try CairnProcess.run(["export", traceID.hex, "--db", db])
+        let exported = try await CairnProcess.runOffPool(["export", traceID.hex, "--db", db])
         #expect(exported.status == 0, "\(exported.stderr)")
         let spans = try OTLPJSON.decodeSpans(Array(exported.stdout.utf8)).spans
         #expect(spans.count == 2)
