@@ -11,14 +11,18 @@ import Tracing
 
 @Suite("End to end: two services linked by traceparent, stored by cairn serve")
 struct EndToEndTests {
+    let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    /// The collector's store lives here, for the test's lifetime.
+    let directory: TemporaryDirectory
+
+    init() throws {
+        directory = try TemporaryDirectory()
+    }
+
     @Test("the client span of one service and the server span of another are stored as one correctly parented trace")
     func twoServices() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-sdk-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let db = folder.appendingPathComponent("e2e.db").path
+        let db = directory.path("e2e.db")
         let collector = try await CairnProcess.Server(db: db)
-        let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let environment = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)"]
 
         // Two services as two processes would set them up: each its own tracer, processor and exporter.
@@ -70,12 +74,8 @@ struct EndToEndTests {
 
     @Test("a span of this process and the spans of another, linked by traceparent, are stored as one trace")
     func twoProcesses() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-sdk-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let db = folder.appendingPathComponent("e2e.db").path
+        let db = directory.path("e2e.db")
         let collector = try await CairnProcess.Server(db: db)
-        let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let endpoint = "http://127.0.0.1:\(collector.port)"
         let frontend = try CairnTracingService(serviceName: "frontend", environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": endpoint],
                                                logger: quiet)
