@@ -64,6 +64,8 @@ let benchmarks: @Sendable () -> Void = {
     //   subscript, which a span's `attributes[key] = value` runs whatever the SDK (an SDK that keeps no attributes,
     //   for an unsampled span, still receives them through this subscript).
     // - `floor/clock`: two reads of `DefaultTracerClock.now`, a sampled span's start and end times.
+    // - `floor/contextLookup`: reading one value from a `ServiceContext` that holds it, as a child span reads its
+    //   parent's span context (an object, here as in CairnSDK, so that the read is one lookup and one cast).
     Benchmark("floor/attributes") { benchmark in
         var attributes = SpanAttributes()
         setAttributes(&attributes)
@@ -71,6 +73,15 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 setAttributes(&attributes)
                 blackHole(attributes)
+            }
+        }
+    }
+    Benchmark("floor/contextLookup") { benchmark in
+        var context = ServiceContext.topLevel
+        context[FloorKey.self] = FloorValue()
+        measure(benchmark) {
+            for _ in benchmark.scaledIterations {
+                blackHole(context[FloorKey.self])
             }
         }
     }
@@ -214,6 +225,13 @@ func setAttributes<S: Tracing.Span>(_ span: S) {
     span.attributes["url.path"] = "/api/orders"
     span.attributes["cache.hit"] = true
     span.attributes["db.query.ratio"] = 0.25
+}
+
+/// A service context value for `floor/contextLookup`.
+final class FloorValue: Sendable {}
+
+enum FloorKey: ServiceContextKey {
+    typealias Value = FloorValue
 }
 
 /// The same 5 assignments on attributes held directly.
