@@ -78,14 +78,25 @@ enum PostgresTestDatabase {
         }
     }
 
-    /// The rows of a query on the database at `url`, each column as text.
-    static func rows(_ url: String, _ sql: String) async throws -> [[String?]] {
+    /// A connection of its own to the database at `url`; close it when done.
+    static func connect(_ url: String) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            on: PostgresClient.defaultEventLoopGroup.any(), configuration: try PostgresURL(url).connectionConfiguration(),
+            id: 2, logger: quietLogger
+        ).get()
+    }
+
+    /// Warnings and errors only.
+    static var quietLogger: Logger {
         var logger = Logger(label: "cairn.postgres.tests")
         logger.logLevel = .warning
-        let connection = try await PostgresConnection.connect(
-            on: PostgresClient.defaultEventLoopGroup.any(), configuration: try PostgresURL(url).connectionConfiguration(),
-            id: 2, logger: logger
-        ).get()
+        return logger
+    }
+
+    /// The rows of a query on the database at `url`, each column as text.
+    static func rows(_ url: String, _ sql: String) async throws -> [[String?]] {
+        let logger = quietLogger
+        let connection = try await connect(url)
         do {
             var result: [[String?]] = []
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
