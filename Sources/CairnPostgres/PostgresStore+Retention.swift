@@ -11,8 +11,8 @@ extension PostgresStore: SpanRetention {
     /// cutoff (partitions go oldest first, so the next ones wait for it).
     ///
     /// The check and the drop are one transaction, which holds the partition in `SHARE` mode from before the check:
-    /// reads go on, and a late write to that day waits, then fails once the partition is gone (and is retried), rather
-    /// than being dropped unseen. Dropping a partition locks `spans` for a moment. While the drop waits for queries
+    /// reads go on, and a late write to that day waits: the check then sees it, or the write fails once the partition
+    /// is gone (and is retried, into the default partition), rather than being dropped unseen. Dropping a partition locks `spans` for a moment. While the drop waits for queries
     /// that hold the table, writes queue behind it, so each lock is waited for at most 500 ms (`lock_timeout`) before
     /// giving up, returning 0, to be tried at the next round. Several collectors may run retention on one database:
     /// the one that drops a partition first wins.
