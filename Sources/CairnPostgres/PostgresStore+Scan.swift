@@ -142,19 +142,27 @@ private struct ScanStatement: Sendable {
         try await connection.query("SET LOCAL jit = off", logger: logger)
         let reduction = Reduction(initial)
         do {
-            _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { [selection] row in
-                do {
-                    let span = try decoder.span(row, selection: selection)
+            // The callback API does not see the task's cancellation: a flag does, checked row by row, and a row that
+            // finds it set ends the query with `CancellationError`.
+            try await withTaskCancellationHandler {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) {
+                    [selection] row in
                     do {
-                        try update(&reduction.result, span)
+                        if reduction.cancelled.load(ordering: .relaxed) { throw CancellationError() }
+                        let span = try decoder.span(row, selection: selection)
+                        do {
+                            try update(&reduction.result, span)
+                        } catch {
+                            throw UpdateError(error: error)
+                        }
                     } catch {
-                        throw UpdateError(error: error)
+                        reduction.error = error
+                        throw error
                     }
-                } catch {
-                    reduction.error = error
-                    throw error
-                }
-            }.get()
+                }.get()
+            } onCancel: {
+                reduction.cancelled.store(true, ordering: .relaxed)
+            }
         } catch {
             // PostgresNIO cancels the query when a row's closure throws, and fails it with the cancellation rather
             // than with what was thrown.
@@ -190,11 +198,13 @@ private struct ScanStatement: Sendable {
     }
 }
 
-/// A result being reduced on a connection's event loop, which alone touches it until the query has ended, and the
-/// error that ended the reduction, if any.
+/// A result being reduced on a connection's event loop, which alone touches it until the query has ended, the error
+/// that ended the reduction, if any, and whether the scan was cancelled.
 private final class Reduction<Result>: @unchecked Sendable {
     var result: Result
     var error: (any Error)?
+    /// Set when the task that runs the scan is cancelled.
+    let cancelled = Atomic<Bool>(false)
     init(_ result: Result) { self.result = result }
 }
 

@@ -3,6 +3,7 @@ import CairnModel
 import CairnOTLP
 import CairnStore
 import CairnTesting
+import Foundation
 import Synchronization
 import Testing
 
@@ -69,6 +70,28 @@ struct PostgresScanTests {
                 } merge: { _, _ in }
             }
             // The store is usable after: the connections were given back.
+            let count = try await store.reduceSpans(scan, into: 0) { count, _ in count += 1 } merge: { $0 += $1 }
+            #expect(count == expected.count)
+        }
+    }
+
+    @Test("a scan whose task is cancelled ends with CancellationError before it has read the window")
+    func cancellation() async throws {
+        try await PostgresTestDatabase.withStore { store in
+            let (scan, expected) = try await Self.stored(in: store)
+            let seen = Mutex(0)
+            let scanning = Task {
+                try await store.reduceSpans(scan, into: 0) { count, _ in
+                    seen.withLock { $0 += 1 }
+                    usleep(1_000)  // a slow reduction: 1,400 spans would take 1.4 s
+                    count += 1
+                } merge: { $0 += $1 }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            scanning.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await scanning.value }
+            #expect(seen.withLock { $0 } < expected.count)
+            // The store is usable after.
             let count = try await store.reduceSpans(scan, into: 0) { count, _ in count += 1 } merge: { $0 += $1 }
             #expect(count == expected.count)
         }
