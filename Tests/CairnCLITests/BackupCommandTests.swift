@@ -5,11 +5,12 @@ import Testing
 
 @Suite("cairn backup, verify-backup and restore, run as processes", .serialized)
 struct BackupCommandTests {
-    let folder: URL
+    /// Removed with everything in it when the test ends.
+    let directory: TemporaryDirectory
+    var folder: URL { directory.url }
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-backup-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory()
     }
 
     private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

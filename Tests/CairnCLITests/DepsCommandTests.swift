@@ -47,11 +47,12 @@ private func isWellFormedXML(_ data: Data) -> Bool {
 
 @Suite("cairn deps, run as a process on the shop fixture")
 struct DepsCommandTests {
-    let scratch: URL
+    /// Removed with everything in it when the test ends.
+    let directory: TemporaryDirectory
+    var scratch: URL { directory.url }
 
     init() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-deps-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory()
     }
 
     @Test("writes the map as DOT by default")

@@ -7,11 +7,12 @@ import Testing
 
 @Suite("cairn serve in operation: JSON logs without secrets, tokens, TLS", .serialized)
 struct OperationsTests {
-    let folder: URL
+    /// Removed with everything in it when the test ends.
+    let directory: TemporaryDirectory
+    var folder: URL { directory.url }
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ops-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory()
     }
 
     /// An OTLP/JSON request of one span carrying credentials in its attributes.

@@ -40,11 +40,12 @@ private func isWellFormedXML(_ text: some StringProtocol) -> Bool {
 
 @Suite("cairn report, run as a process on the shop fixture")
 struct ReportCommandTests {
-    let scratch: URL
+    /// Removed with everything in it when the test ends.
+    let directory: TemporaryDirectory
+    var scratch: URL { directory.url }
 
     init() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory()
     }
 
     /// Writes the report of `traceID` and returns the page and what the command printed.

@@ -22,11 +22,12 @@ private func request(trace: Int, spans count: Int) -> (traceID: String, body: St
 
 @Suite("cairn serve and cairn export, run as processes", .serialized)
 struct ServeAndExportTests {
-    let folder: URL
+    /// Removed with everything in it when the test ends.
+    let directory: TemporaryDirectory
+    var folder: URL { directory.url }
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory()
     }
 
     @Test("kill -9 in the middle of sustained ingest from 4 clients loses no span that was answered with 200, and the store reopens")
