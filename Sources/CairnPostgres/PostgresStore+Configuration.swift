@@ -4,7 +4,7 @@ extension PostgresStore {
     /// How a `PostgresStore` connects and lays out its partitions; every default suits a collector.
     public struct Configuration: Sendable {
         /// The most connections the store opens to the server (PostgresNIO's pooled client); each write, trace read,
-        /// search or scan leases one while it runs. Default 16; at least 1.
+        /// search or scan leases one while it runs. Default 16; at least 1. A store URL's `pool_max_conns` replaces it.
         public var maximumConnections: Int = 16
 
         /// Day partitions are created for today and this many days after it, when the store opens and again at

@@ -47,6 +47,8 @@ public final class PostgresStore: SpanWriter, SpanReader {
     public init(url: String, configuration: Configuration = .init()) async throws {
         let target = try PostgresURL(url)
         self.url = target.redacted
+        var configuration = configuration
+        if let count = target.poolMaxConnections { configuration.maximumConnections = count }
         self.configuration = configuration
         logger = configuration.logger
         let client = PostgresClient(

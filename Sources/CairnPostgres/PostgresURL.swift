@@ -1,10 +1,11 @@
 import Foundation
 import PostgresNIO
 
-/// A store URL, `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]` (or
-/// `postgresql://`), as libpq reads it: the port defaults to 5432, the database to the user's name, and `sslmode` to
-/// `prefer` (TLS when the server offers it). `require` encrypts without checking the server's certificate, as libpq's
-/// `require` does.
+/// A store URL, `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require][&pool_max_conns=N]`
+/// (or `postgresql://`), as libpq reads it: the port defaults to 5432, the database to the user's name, and `sslmode`
+/// to `prefer` (TLS when the server offers it). `require` encrypts without checking the server's certificate, as
+/// libpq's `require` does. `pool_max_conns` (the name pgx gives it) caps the connections the store opens, instead of
+/// `PostgresStore.Configuration.maximumConnections`.
 struct PostgresURL: Sendable {
     var host: String
     var port: Int
@@ -12,6 +13,8 @@ struct PostgresURL: Sendable {
     var password: String?
     var database: String
     var sslMode: String
+    /// `pool_max_conns`, when given: 1 or more.
+    var poolMaxConnections: Int?
 
     init(_ text: String) throws {
         guard let components = URLComponents(string: text) else {
@@ -36,11 +39,26 @@ struct PostgresURL: Sendable {
         guard ["disable", "prefer", "require"].contains(sslMode) else {
             throw PostgresStoreError.invalidURL(text, reason: "sslmode is \(sslMode), not disable, prefer or require")
         }
+        if let value = components.queryItems?.first(where: { $0.name == "pool_max_conns" })?.value {
+            guard let count = Int(value), count >= 1 else {
+                throw PostgresStoreError.invalidURL(text, reason: "pool_max_conns is \(value), not a whole number of 1 or more")
+            }
+            poolMaxConnections = count
+        }
+    }
+
+    /// The query of the URL: `sslmode` unless it is the default, and `pool_max_conns` when given.
+    private var queryItems: [URLQueryItem] {
+        var items: [URLQueryItem] = []
+        if sslMode != "prefer" { items.append(URLQueryItem(name: "sslmode", value: sslMode)) }
+        if let poolMaxConnections { items.append(URLQueryItem(name: "pool_max_conns", value: String(poolMaxConnections))) }
+        return items
     }
 
     /// The URL without its password, for messages and logs.
     var redacted: String {
-        "postgres://\(user)@\(host):\(port)/\(database)" + (sslMode == "prefer" ? "" : "?sslmode=\(sslMode)")
+        let query = queryItems.map { "\($0.name)=\($0.value ?? "")" }.joined(separator: "&")
+        return "postgres://\(user)@\(host):\(port)/\(database)" + (query.isEmpty ? "" : "?" + query)
     }
 
     /// The same server and credentials with another database, as a URL string.
@@ -52,7 +70,7 @@ struct PostgresURL: Sendable {
         components.user = user
         components.password = password
         components.path = "/" + name
-        if sslMode != "prefer" { components.queryItems = [URLQueryItem(name: "sslmode", value: sslMode)] }
+        if !queryItems.isEmpty { components.queryItems = queryItems }
         return components.string ?? redacted
     }
 

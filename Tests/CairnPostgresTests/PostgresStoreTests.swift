@@ -156,6 +156,28 @@ struct PostgresStoreTests {
         #expect(url.database == "traces")
         #expect(url.redacted == "postgres://me@db.example:6543/traces?sslmode=require")
         #expect(try PostgresURL("postgres://me@h").database == "me")
+        // pool_max_conns, as pgx names it: a whole number of 1 or more, kept in the shown URL.
+        let pooled = try PostgresURL("postgres://me:pw@h/db?pool_max_conns=6&sslmode=disable")
+        #expect(pooled.poolMaxConnections == 6)
+        #expect(pooled.redacted == "postgres://me@h:5432/db?sslmode=disable&pool_max_conns=6")
+        #expect(try PostgresURL("postgres://me@h/db").poolMaxConnections == nil)
+        for bad in ["0", "-2", "many", ""] {
+            #expect(throws: PostgresStoreError.self) { try PostgresURL("postgres://me@h/db?pool_max_conns=\(bad)") }
+        }
+    }
+
+    @Test("a store URL's pool_max_conns caps the store's connections, and with them its concurrent writes")
+    func poolSizeFromURL() async throws {
+        try await PostgresTestDatabase.withDatabase { url in
+            let store = try await PostgresStore(url: url + (url.contains("?") ? "&" : "?") + "pool_max_conns=2",
+                                              configuration: PostgresTestDatabase.testConfiguration)
+            #expect(store.configuration.maximumConnections == 2)
+            #expect(store.concurrentWrites == 1)
+            #expect(store.url.hasSuffix("?pool_max_conns=2"))
+            try await store.write([SpanBatch(spans: Fixtures.realisticSpans(count: 10, seed: 8))])
+            #expect(try await store.spanCount() == 10)
+            await store.shutdown()
+        }
     }
 
     @Test("times are stored as bigint minus 2^63, exactly and in order")
