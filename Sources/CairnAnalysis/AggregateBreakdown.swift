@@ -88,15 +88,15 @@ public struct AggregateBreakdownBuilder: Sendable {
 
     private func rows(_ sums: [BreakdownGroup: Sums]) -> [AggregateBreakdown.Row] {
         sums.map { group, sums in
-            let durations = sums.durations.sorted()
-            let selfTimes = sums.selfTimes.sorted()
-            func percentile(_ p: Double, _ sorted: [UInt64]) -> UInt64 { Percentiles.nearestRank(p, ofSorted: sorted) ?? 0 }
+            var durations = sums.durations
+            var selfTimes = sums.selfTimes
+            let duration = Percentiles.nearestRank([50, 90, 95, 99, 100], selectingIn: &durations)
+            let selfTime = Percentiles.nearestRank([50, 95], selectingIn: &selfTimes)
             return AggregateBreakdown.Row(
                 group: group, calls: durations.count, errors: sums.errors,
                 errorRate: Double(sums.errors) / Double(durations.count),
-                p50Nanos: percentile(50, durations), p90Nanos: percentile(90, durations),
-                p95Nanos: percentile(95, durations), p99Nanos: percentile(99, durations), maxNanos: durations.last ?? 0,
-                selfP50Nanos: percentile(50, selfTimes), selfP95Nanos: percentile(95, selfTimes),
+                p50Nanos: duration[0], p90Nanos: duration[1], p95Nanos: duration[2], p99Nanos: duration[3],
+                maxNanos: duration[4], selfP50Nanos: selfTime[0], selfP95Nanos: selfTime[1],
                 criticalPathNanos: sums.criticalPathNanos,
                 criticalPathShare: criticalPathNanos == 0 ? 0 : Double(sums.criticalPathNanos) / Double(criticalPathNanos))
         }.sorted { ($1.criticalPathNanos, $0.group) < ($0.criticalPathNanos, $1.group) }

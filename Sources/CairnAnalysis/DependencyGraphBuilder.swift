@@ -651,8 +651,7 @@ extension DependencyGraphBuilder {
             var virtual: [Int32: Tally] = [:]
             for (index, key) in edgeKeys.enumerated() {
                 var tally = edgeTallies[index]
-                tally.latencies.sort()
-                let percentiles = [50.0, 95, 99].map { Percentiles.nearestRank($0, ofSorted: tally.latencies) ?? 0 }
+                let percentiles = Percentiles.nearestRank([50, 95, 99], selectingIn: &tally.latencies)
                 edges.append(
                     DependencyGraph.Edge(
                         parent: names[Int(key.from)], child: names[Int(key.to)], kind: key.kind, calls: tally.calls,
@@ -667,14 +666,12 @@ extension DependencyGraphBuilder {
             var nodes: [DependencyGraph.Node] = []
             for (index, name) in names.enumerated() where isService[index] {
                 var tally = received[index]
-                tally.latencies.sort()
                 nodes.append(
                     DependencyGraph.Node(
                         name: name, kind: .service, calls: tally.calls, errors: tally.errors,
-                        p95Nanos: Percentiles.nearestRank(95, ofSorted: tally.latencies) ?? 0))
+                        p95Nanos: Percentiles.nearestRank([95], selectingIn: &tally.latencies)[0]))
             }
             for (index, var tally) in virtual {
-                tally.latencies.sort()
                 let kind: DependencyGraph.NodeKind =
                     switch peerLevel[Int(index)] {
                     case 2: .database
@@ -684,7 +681,7 @@ extension DependencyGraphBuilder {
                 nodes.append(
                     DependencyGraph.Node(
                         name: names[Int(index)], kind: kind, calls: tally.calls, errors: tally.errors,
-                        p95Nanos: Percentiles.nearestRank(95, ofSorted: tally.latencies) ?? 0))
+                        p95Nanos: Percentiles.nearestRank([95], selectingIn: &tally.latencies)[0]))
             }
             return DependencyGraph(nodes: nodes, edges: edges)
         }

@@ -35,4 +35,80 @@ public enum Percentiles {
         let sorted = values.sorted()
         return percentiles.map { nearestRank($0, ofSorted: sorted) ?? 0 }
     }
+
+    /// The same percentiles, found by selection instead of a sort: `values` is reordered in place so that each asked
+    /// rank holds the value a sort would put there, in linear time on average rather than n log n.
+    ///
+    /// Introselect: each step partitions the part of the values that holds the rank around the median of three and
+    /// goes on in one side only; after 2 log2(n) steps without finishing it sorts that part instead, so that values
+    /// arranged to defeat the pivot cost no more than a sort. Ranks are found in ascending order, each in the part
+    /// right of the one before.
+    public static func nearestRank(_ percentiles: [Double], selectingIn values: inout [UInt64]) -> [UInt64] {
+        guard !values.isEmpty else { return percentiles.map { _ in 0 } }
+        let count = values.count
+        let indices = percentiles.map { rank($0, of: count) - 1 }
+        var steps = 4
+        var size = count
+        while size > 1 { steps += 2; size >>= 1 }
+        values.withUnsafeMutableBufferPointer { buffer in
+            var low = 0
+            for index in indices.sorted() {
+                select(index, in: buffer, from: low, steps: steps)
+                low = index
+            }
+        }
+        return indices.map { values[$0] }
+    }
+
+    /// Puts in `buffer[index]` the value that sorting `buffer[from...]` would put there, with no greater value before
+    /// it and no smaller one after it within that range.
+    private static func select(_ index: Int, in buffer: UnsafeMutableBufferPointer<UInt64>, from start: Int, steps: Int) {
+        var low = start
+        var high = buffer.count - 1
+        var steps = steps
+        while high - low > 16 {
+            guard steps > 0 else {
+                var part = UnsafeMutableBufferPointer(rebasing: buffer[low...high])
+                part.sort()
+                return
+            }
+            steps -= 1
+            let middle = low + (high - low) / 2
+            if buffer[middle] < buffer[low] { buffer.swapAt(middle, low) }
+            if buffer[high] < buffer[low] { buffer.swapAt(high, low) }
+            if buffer[high] < buffer[middle] { buffer.swapAt(high, middle) }
+            let pivot = buffer[middle]
+            var left = low
+            var right = high
+            while left <= right {
+                while buffer[left] < pivot { left += 1 }
+                while buffer[right] > pivot { right -= 1 }
+                if left <= right {
+                    buffer.swapAt(left, right)
+                    left += 1
+                    right -= 1
+                }
+            }
+            // Now buffer[low...right] ≤ pivot ≤ buffer[left...high], and what lies between equals the pivot.
+            if index <= right {
+                high = right
+            } else if index >= left {
+                low = left
+            } else {
+                return
+            }
+        }
+        // A few values: insertion sort.
+        if low < high {
+            for position in (low + 1)...high {
+                let value = buffer[position]
+                var target = position
+                while target > low && buffer[target - 1] > value {
+                    buffer[target] = buffer[target - 1]
+                    target -= 1
+                }
+                buffer[target] = value
+            }
+        }
+    }
 }

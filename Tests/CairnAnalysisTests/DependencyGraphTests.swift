@@ -374,4 +374,25 @@ struct PercentilesTests {
         #expect(Percentiles.nearestRank([50, 95, 99], of: [40, 10, 30, 20]) == [20, 40, 40])
         #expect(Percentiles.nearestRank([50], of: []) == [0])
     }
+
+    @Test("selection gives what sorting gives, for values in any order, with repeats, and arranged against the pivot")
+    func selection() {
+        var generator = SystemRandomNumberGenerator()
+        let asked: [Double] = [99, 50, 0, 95, 100, 99.9, 1]
+        var cases: [[UInt64]] = [[], [7], [3, 1], [5, 5, 5]]
+        for count in [2, 17, 18, 33, 100, 1_000, 10_007] {
+            cases.append((0..<count).map { _ in UInt64.random(in: 0..<1_000_000, using: &generator) })
+            cases.append((0..<count).map { _ in UInt64.random(in: 0..<4, using: &generator) })  // many repeats
+            cases.append((0..<count).map { UInt64($0) })  // sorted
+            cases.append((0..<count).map { UInt64(count - $0) })  // reversed
+            cases.append((0..<count).map { UInt64(min($0, count - $0)) })  // organ pipe
+            cases.append([UInt64](repeating: 42, count: count))
+        }
+        for values in cases {
+            var reordered = values
+            let selected = Percentiles.nearestRank(asked, selectingIn: &reordered)
+            #expect(selected == Percentiles.nearestRank(asked, of: values), "\(values.count) values")
+            #expect(reordered.sorted() == values.sorted(), "the same values, reordered")
+        }
+    }
 }
