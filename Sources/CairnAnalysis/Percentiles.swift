@@ -30,14 +30,15 @@ public enum Percentiles {
     }
 
     /// The percentiles of values in any order, by nearest rank, in the order asked; zero for each when there are no
-    /// values. Sorts a copy once, so asking for several percentiles together costs one sort.
+    /// values. Works on a copy; see ``nearestRank(_:selectingIn:)``.
     public static func nearestRank(_ percentiles: [Double], of values: [UInt64]) -> [UInt64] {
-        let sorted = values.sorted()
-        return percentiles.map { nearestRank($0, ofSorted: sorted) ?? 0 }
+        var copy = values
+        return nearestRank(percentiles, selectingIn: &copy)
     }
 
-    /// The same percentiles, found by selection instead of a sort: `values` is reordered in place so that each asked
-    /// rank holds the value a sort would put there, in linear time on average rather than n log n.
+    /// The percentiles of values in any order, found by selection rather than by sorting: `values` is reordered in
+    /// place so that each asked rank holds the value a sort would put there, in linear time on average rather than
+    /// n log n.
     ///
     /// Introselect: each step partitions the part of the values that holds the rank around the median of three and
     /// goes on in one side only; after 2 log2(n) steps without finishing it sorts that part instead, so that values
