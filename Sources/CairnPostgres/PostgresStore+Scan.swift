@@ -11,7 +11,8 @@ extension PostgresStore {
     /// snapshot: `start_ns` in the window (from `spans_by_start`, or a scan of the partitions the window covers), and
     /// the services as a condition on the `service` column. Rows stream from the server as they are consumed, and
     /// each payload is decoded by `OTLPProtobuf.decodeSpan(payload:resource:scope:selection:)`, which decodes only
-    /// the attributes, events and links the scan asks for. `update` runs on the task that called, span by span.
+    /// the attributes, events and links the scan asks for. `update` runs on the connection's event loop, span by span, as
+    /// the rows arrive (see `ScanStatement.reduce`).
     public func reduceSpans<Result: Sendable>(
         _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result {
