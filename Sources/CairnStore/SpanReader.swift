@@ -27,7 +27,7 @@ public protocol SpanReader: Sendable {
     ///
     /// "Once" is per stored span: a span written twice is passed twice, as `trace(_:)` returns it twice. The store
     /// calls `update` synchronously, one span at a time, on a value it owns (possibly on a thread of its own, hence
-    /// `@Sendable`), and never holds the spans of the window at once, so that a reduction over millions of spans
+    /// `@Sendable`, and from a callback that keeps it while the scan runs, hence `@escaping`), and never holds the spans of the window at once, so that a reduction over millions of spans
     /// costs the memory of its result; it reads one snapshot, as the other reads do. An error thrown by `update`
     /// ends the scan and is rethrown. An empty window passes no span.
     ///
