@@ -40,12 +40,9 @@ struct SpanRowDecoder: Sendable {
         guard let scope = cache.scopes[scopeID] else {
             throw PostgresStoreError.damaged(url: url, problem: "a span refers to scope \(scopeID), which is missing")
         }
-        return try payload.withUnsafeReadableBytes { bytes in
-            do {
-                return try OTLPProtobuf.decodeSpan(payload: bytes, resource: resource, scope: scope, selection: selection)
-            } catch {
-                throw PostgresStoreError.damaged(url: url, problem: "a stored span does not decode: \(error)")
-            }
+        return try PostgresStore.decode(payload, url: url) {
+            try OTLPProtobuf.decodeSpan(payload: UnsafeRawBufferPointer($0), resource: resource, scope: scope,
+                                        selection: selection)
         }
     }
 
@@ -106,19 +103,15 @@ extension PostgresStore {
     ) async throws -> Value {
         try await run(operation) {
             try await client.withConnection { connection in
-                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                do {
-                    let decoder = try await refreshReaderCache(connection)
-                    let value = try await body(connection, decoder)
-                    try await connection.query("COMMIT", logger: logger)
-                    return value
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
+                try await connection.inTransaction(Self.readOnlySnapshot, logger: logger) {
+                    try await body(connection, try await refreshReaderCache(connection))
                 }
             }
         }
     }
+
+    /// How readers begin their transactions: one snapshot for everything they read.
+    static let readOnlySnapshot: PostgresQuery = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     /// Decodes the resources and scopes that the cache lacks, and returns a decoder of span rows with the cache as it
     /// then is.
@@ -128,13 +121,13 @@ extension PostgresStore {
         for try await (id, payload, schemaURL) in try await connection.query(
             "SELECT id, payload, schema_url FROM resources WHERE id <> ALL(\(knownResources)::bigint[])", logger: logger
         ).decode((Int64, ByteBuffer, String).self) {
-            resources[id] = try decode(payload) { try OTLPProtobuf.decodeResource(payload: $0, schemaURL: schemaURL) }
+            resources[id] = try Self.decode(payload, url: url) { try OTLPProtobuf.decodeResource(payload: $0, schemaURL: schemaURL) }
         }
         var scopes: [Int64: InstrumentationScope] = [:]
         for try await (id, payload, schemaURL) in try await connection.query(
             "SELECT id, payload, schema_url FROM scopes WHERE id <> ALL(\(knownScopes)::bigint[])", logger: logger
         ).decode((Int64, ByteBuffer, String).self) {
-            scopes[id] = try decode(payload) { try OTLPProtobuf.decodeScope(payload: $0, schemaURL: schemaURL) }
+            scopes[id] = try Self.decode(payload, url: url) { try OTLPProtobuf.decodeScope(payload: $0, schemaURL: schemaURL) }
         }
         let cache = readerCache.withLock { cache in
             cache.resources.merge(resources) { old, _ in old }
@@ -145,7 +138,9 @@ extension PostgresStore {
     }
 
     /// Decodes a stored message, turning a decoding error into `PostgresStoreError.damaged`.
-    func decode<Value>(_ payload: ByteBuffer, _ body: (UnsafeBufferPointer<UInt8>) throws -> Value) throws -> Value {
+    static func decode<Value>(
+        _ payload: ByteBuffer, url: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Value
+    ) throws -> Value {
         do {
             return try payload.withUnsafeReadableBytes { try body($0.assumingMemoryBound(to: UInt8.self)) }
         } catch {

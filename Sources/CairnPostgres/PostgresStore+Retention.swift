@@ -12,10 +12,10 @@ extension PostgresStore: SpanRetention {
     ///
     /// The check and the drop are one transaction, which holds the partition in `SHARE` mode from before the check:
     /// reads go on, and a late write to that day waits: the check then sees it, or the write fails once the partition
-    /// is gone (and is retried, into the default partition), rather than being dropped unseen. Dropping a partition locks `spans` for a moment. While the drop waits for queries
-    /// that hold the table, writes queue behind it, so each lock is waited for at most 500 ms (`lock_timeout`) before
-    /// giving up, returning 0, to be tried at the next round. Several collectors may run retention on one database:
-    /// the one that drops a partition first wins.
+    /// is gone (and is retried, into the default partition), rather than being dropped unseen. Dropping a partition
+    /// locks `spans` for a moment. While the drop waits for queries that hold the table, writes queue behind it, so
+    /// each lock is waited for at most 500 ms (`lock_timeout`) before giving up, returning 0, to be tried at the next
+    /// round. Several collectors may run retention on one database: the one that drops a partition first wins.
     public func deleteSpans(endingBefore cutoff: UInt64, maxSpans: Int) async throws -> Int {
         let latestKey = StoredTime.key(cutoff)
         // The end of a span is start + duration, each stored minus 2^63: it ends before the cutoff when
@@ -24,37 +24,27 @@ extension PostgresStore: SpanRetention {
         return try await run("deleting old spans") {
             if let (name, upper) = try await oldestDayPartition(), StoredTime.nanos(upper) <= cutoff {
                 return try await client.withConnection { connection in
-                    try await connection.query("BEGIN", logger: logger)
                     do {
-                        try await connection.query("SET LOCAL lock_timeout = '500ms'", logger: logger)
-                        // From here until the drop, writes to the partition wait (reads go on), so that a late span
-                        // written after the check is not dropped unseen: its write fails once the partition is
-                        // gone, and is retried.
-                        try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(name) IN SHARE MODE"), logger: logger)
-                        var spans = 0
-                        var allEnded = true
-                        for try await (count, ended) in try await connection.query(PostgresQuery(unsafeSQL: """
-                            SELECT count(*), coalesce(bool_and(\(endsBefore)), true) FROM \(name)
-                            """), logger: logger).decode((Int64, Bool).self) {
-                            (spans, allEnded) = (Int(count), ended)
+                        return try await connection.inTransaction(logger: logger) {
+                            try await connection.query("SET LOCAL lock_timeout = '500ms'", logger: logger)
+                            try await connection.query(PostgresQuery(unsafeSQL: "LOCK TABLE \(name) IN SHARE MODE"), logger: logger)
+                            var spans = 0
+                            var allEnded = true
+                            for try await (count, ended) in try await connection.query(PostgresQuery(unsafeSQL: """
+                                SELECT count(*), coalesce(bool_and(\(endsBefore)), true) FROM \(name)
+                                """), logger: logger).decode((Int64, Bool).self) {
+                                (spans, allEnded) = (Int(count), ended)
+                            }
+                            guard allEnded else { return 0 }
+                            try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(name)"), logger: logger)
+                            return spans
                         }
-                        guard allEnded else {
-                            try await connection.query("ROLLBACK", logger: logger)
-                            return 0
-                        }
-                        try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(name)"), logger: logger)
-                        try await connection.query("COMMIT", logger: logger)
-                        return spans
                     } catch let error as PSQLError where ["55P03", "42P01", "40P01"].contains(error.serverInfo?[.sqlState]) {
                         // lock_not_available: queries or writes held the table, and the next round tries again;
                         // undefined_table: another collector dropped it first; deadlock_detected: another collector
                         // checked it at the same time, and one of the two drops it.
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
                         logger.info("retention: \(name) stays until the next round (\(PostgresStoreError.reason(error)))")
                         return 0
-                    } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
-                        throw error
                     }
                 }
             }

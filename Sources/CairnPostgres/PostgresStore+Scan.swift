@@ -53,16 +53,11 @@ extension PostgresStore {
                         group.addTask {
                             try await self.run("scanning spans") {
                                 try await self.client.withConnection { other in
-                                    try await other.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: self.logger)
-                                    do {
+                                    try await other.inTransaction(Self.readOnlySnapshot, logger: self.logger) {
                                         try await other.query("SET TRANSACTION SNAPSHOT '\(unescaped: snapshot)'", logger: self.logger)
                                         let result = try await statement.reduce(window, on: other, decoder: decoder,
                                                                                 logger: self.logger, into: initial, update)
-                                        try await other.query("COMMIT", logger: self.logger)
                                         return (index, result)
-                                    } catch {
-                                        _ = try? await other.query("ROLLBACK", logger: self.logger)
-                                        throw error
                                     }
                                 }
                             }

@@ -105,8 +105,7 @@ extension PostgresStore {
     }
 
     private static func migrate(_ connection: PostgresConnection, url: String, logger: Logger) async throws {
-        try await connection.query("BEGIN", logger: logger)
-        do {
+        try await connection.inTransaction(logger: logger) {
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             var hasMigrations = false
             var hasSpans = false
@@ -138,10 +137,6 @@ extension PostgresStore {
                 }
                 try await connection.query("INSERT INTO cairn_migrations (version) VALUES (\(Int32(index + 1)))", logger: logger)
             }
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
         }
     }
 

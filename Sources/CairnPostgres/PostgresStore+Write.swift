@@ -132,8 +132,7 @@ extension PostgresStore {
         let newOperations = writerCache.withLock { operations.subtracting($0.operations) }.sorted()
         try await run("writing spans") {
             try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: logger)
-                do {
+                try await connection.inTransaction(logger: logger) {
                     try await connection.query("""
                         INSERT INTO spans (trace_id, start_ns, duration_ns, service, name, kind, status, resource_id,
                                            scope_id, payload)
@@ -152,10 +151,6 @@ extension PostgresStore {
                             ON CONFLICT DO NOTHING
                             """, logger: logger)
                     }
-                    try await connection.query("COMMIT", logger: logger)
-                } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    throw error
                 }
             }
         }

@@ -101,6 +101,26 @@ public final class PostgresStore: SpanWriter, SpanReader {
     }
 }
 
+extension PostgresConnection {
+    /// Runs `body` in a transaction begun with `begin` (`BEGIN` and its modes), commits what it returns, or rolls back
+    /// and rethrows what it throws, as it was thrown. (PostgresNIO's `withTransaction` wraps errors in a type of its
+    /// own, and begins no other mode.)
+    func inTransaction<Value>(
+        _ begin: PostgresQuery = "BEGIN", logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Value
+    ) async throws -> Value {
+        try await query(begin, logger: logger)
+        do {
+            let value = try await body()
+            try await query("COMMIT", logger: logger)
+            return value
+        } catch {
+            _ = try? await query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+}
+
 /// A time as the `bigint` columns hold it: nanoseconds since the Unix epoch minus 2^63, so that every `UInt64`
 /// fits and compares as it does unsigned (0 is `Int64.min`, 2^63 is 0, `UInt64.max` is `Int64.max`).
 enum StoredTime {

@@ -12,6 +12,9 @@ import Testing
 struct PostgresRetentionTests {
     static let day = PostgresStore.nanosPerDay
     static let today = unixNanosNow() / day * day
+    /// The start of the old day most tests write to, and the cutoff that makes it old: 10 and 5 days ago.
+    static let oldDay = today - 10 * day
+    static let cutoff = today - 5 * day
 
     /// Spans of one trace each, starting at the given times and lasting `duration`.
     static func spans(at starts: [UInt64], duration: UInt64 = 1_000_000, seed: UInt64) -> [Span] {
@@ -41,25 +44,24 @@ struct PostgresRetentionTests {
     @Test("day partitions whose spans all ended before the cutoff are dropped oldest first, one per call; newer ones stay")
     func dropsOldPartitions() async throws {
         try await PostgresTestDatabase.withStore { store in
-            let old = Self.spans(at: (0..<30).map { Self.today - 10 * Self.day + UInt64($0) * 1_000_000_000 }, seed: 1)
+            let old = Self.spans(at: (0..<30).map { Self.oldDay + UInt64($0) * 1_000_000_000 }, seed: 1)
             let older = Self.spans(at: (0..<20).map { Self.today - 12 * Self.day + UInt64($0) * 1_000_000_000 }, seed: 2)
             let recent = Self.spans(at: (0..<10).map { Self.today - 2 * Self.day + UInt64($0) * 1_000_000_000 }, seed: 3)
             try await store.write([SpanBatch(spans: old + older + recent)])
-            let oldName = PostgresStore.partitionName(day: Int64((Self.today - 10 * Self.day) / Self.day))
+            let oldName = PostgresStore.partitionName(day: Int64(Self.oldDay / Self.day))
             let olderName = PostgresStore.partitionName(day: Int64((Self.today - 12 * Self.day) / Self.day))
             #expect(try await Self.partitions(store)[oldName] == 30)
 
-            let cutoff = Self.today - 5 * Self.day
-            #expect(try await store.deleteSpans(endingBefore: cutoff, maxSpans: 5) == 20, "the older day goes first, whole")
-            #expect(try await store.deleteSpans(endingBefore: cutoff, maxSpans: 5) == 30)
-            #expect(try await store.deleteSpans(endingBefore: cutoff, maxSpans: 5) == 0, "nothing older is left")
+            #expect(try await store.deleteSpans(endingBefore: Self.cutoff, maxSpans: 5) == 20, "the older day goes first, whole")
+            #expect(try await store.deleteSpans(endingBefore: Self.cutoff, maxSpans: 5) == 30)
+            #expect(try await store.deleteSpans(endingBefore: Self.cutoff, maxSpans: 5) == 0, "nothing older is left")
             let left = try await Self.partitions(store)
             #expect(left[oldName] == nil && left[olderName] == nil)
             #expect(try await store.spanCount() == 10)
             #expect(try await store.trace(recent[0].traceID) != nil)
             #expect(try await store.trace(old[0].traceID) == nil)
             // The store still writes, and a late span of a dropped day lands in the default partition.
-            try await store.write([SpanBatch(spans: Self.spans(at: [Self.today - 10 * Self.day], seed: 4))])
+            try await store.write([SpanBatch(spans: Self.spans(at: [Self.oldDay], seed: 4))])
             #expect(try await store.spanCount() == 11)
         }
     }
@@ -67,8 +69,7 @@ struct PostgresRetentionTests {
     @Test("a partition that holds a span ending at or after the cutoff stays, and so do the newer ones")
     func longSpanKeepsItsPartition() async throws {
         try await PostgresTestDatabase.withStore { store in
-            let start = Self.today - 10 * Self.day
-            let cutoff = Self.today - 5 * Self.day
+            let (start, cutoff) = (Self.oldDay, Self.cutoff)
             let long = Self.spans(at: [start], duration: cutoff - start, seed: 5)
             let short = Self.spans(at: [start + 1_000, Self.today - 8 * Self.day], seed: 6)
             try await store.write([SpanBatch(spans: long + short)])
@@ -83,8 +84,7 @@ struct PostgresRetentionTests {
     @Test("a span written to a day while retention checks that day keeps it: the check waits for the write, then sees it")
     func lateWriteDuringTheCheck() async throws {
         try await PostgresTestDatabase.withStore { store in
-            let start = Self.today - 10 * Self.day
-            let cutoff = Self.today - 5 * Self.day
+            let (start, cutoff) = (Self.oldDay, Self.cutoff)
             try await store.write([SpanBatch(spans: Self.spans(at: (0..<5).map { start + UInt64($0) * 1_000_000_000 }, seed: 7))])
             // A collector in the middle of writing a late span of that day that runs past the cutoff (a stored row
             // copied, with a duration that ends after it).
