@@ -24,7 +24,27 @@ extension PostgresStore {
             return logger
         }()
 
+        /// How window scans group spans into rows; tests make the limits small.
+        var scanGrouping = ScanGrouping()
+
         /// The defaults.
         public init() {}
+    }
+
+    /// How a window scan groups spans into rows (see `reduceSpans(_:into:_:)`).
+    ///
+    /// PostgreSQL sends a row per span in about the time it takes to read the span, and PostgresNIO takes as long
+    /// again to receive each row; a row that carries a bucket of spans costs that once per bucket. The limits keep a
+    /// bucket's row to a few megabytes (`bucketLimit` spans of at most `largePayload` bytes: 64 MiB at most), far
+    /// below PostgreSQL's limit of 1 GiB for a value, whatever the planner's estimate was.
+    struct ScanGrouping: Sendable {
+        /// The spans per bucket aimed at, by the planner's estimate of the window's spans.
+        var bucketSpans = 1_024
+        /// A bucket that holds more spans is read one row per span.
+        var bucketLimit = 4_096
+        /// Spans whose stored message is larger, in bytes, are read one row per span.
+        var largePayload = 16_384
+        /// The most buckets a scan cuts its window into: each costs the server about a microsecond even when empty.
+        var maximumBuckets = 65_536
     }
 }

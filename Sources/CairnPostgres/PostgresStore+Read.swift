@@ -34,20 +34,55 @@ struct SpanRowDecoder: Sendable {
     func span(
         resourceID: Int64, scopeID: Int64, payload: ByteBuffer, selection: OTLPProtobuf.SpanSelection
     ) throws -> Span {
+        try payload.withUnsafeReadableBytes {
+            try span(resourceID: resourceID, scopeID: scopeID, payload: $0, selection: selection)
+        }
+    }
+
+    /// The span stored as `payload`, of the resource and scope with these row ids.
+    func span(
+        resourceID: Int64, scopeID: Int64, payload: UnsafeRawBufferPointer, selection: OTLPProtobuf.SpanSelection
+    ) throws -> Span {
         guard let resource = cache.resources[resourceID] else {
             throw PostgresStoreError.damaged(url: url, problem: "a span refers to resource \(resourceID), which is missing")
         }
         guard let scope = cache.scopes[scopeID] else {
             throw PostgresStoreError.damaged(url: url, problem: "a span refers to scope \(scopeID), which is missing")
         }
-        return try PostgresStore.decode(payload, url: url) {
-            try OTLPProtobuf.decodeSpan(payload: UnsafeRawBufferPointer($0), resource: resource, scope: scope,
-                                        selection: selection)
+        do {
+            return try OTLPProtobuf.decodeSpan(payload: payload, resource: resource, scope: scope, selection: selection)
+        } catch {
+            throw PostgresStoreError.damaged(url: url, problem: "a stored message does not decode: \(error)")
         }
     }
 
+    /// Passes to `body` each span of a scan's bucket: `payloads` holds them back to back, each as its resource id,
+    /// its scope id (8 bytes each), the length of its payload (4 bytes), all big-endian, then its payload.
+    func spans(
+        in payloads: ByteBuffer, selection: OTLPProtobuf.SpanSelection, _ body: (Span) throws -> Void
+    ) throws {
+        try payloads.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                guard bytes.count - offset >= 20 else { throw truncatedBucket }
+                let resourceID = Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+                let scopeID = Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self))
+                let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self)))
+                offset += 20
+                guard bytes.count - offset >= length else { throw truncatedBucket }
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+                try body(try span(resourceID: resourceID, scopeID: scopeID, payload: payload, selection: selection))
+                offset += length
+            }
+        }
+    }
+
+    private var truncatedBucket: PostgresStoreError {
+        .damaged(url: url, problem: "a bucket of spans ends inside a span")
+    }
+
     /// A `bigint` cell in the binary format PostgresNIO asks for: 8 bytes, big-endian.
-    private static func int64(_ cell: PostgresCell) -> Int64? {
+    static func int64(_ cell: PostgresCell) -> Int64? {
         guard cell.dataType == .int8, cell.format == .binary, let bytes = cell.bytes, bytes.readableBytes == 8 else {
             return nil
         }

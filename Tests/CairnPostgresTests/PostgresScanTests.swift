@@ -4,6 +4,7 @@ import CairnOTLP
 import CairnStore
 import CairnTesting
 import Foundation
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -34,6 +35,60 @@ struct PostgresScanTests {
             }
             #expect(merged.sorted() == expected)
             #expect(merges.withLock { $0 } == store.scanParts - 1)
+        }
+    }
+
+    /// Groupings that send every span through one way of reading, or mix them.
+    static let groupings: [(name: String, grouping: PostgresStore.ScanGrouping)] = [
+        ("buckets of about one span", .init(bucketSpans: 1, bucketLimit: 4, largePayload: 16_384, maximumBuckets: 65_536)),
+        ("one bucket per part", .init(bucketSpans: 1_000_000, bucketLimit: 4_096, largePayload: 16_384, maximumBuckets: 1)),
+        ("every bucket too full: all spans read row by row", .init(bucketSpans: 100, bucketLimit: 0, largePayload: 16_384, maximumBuckets: 65_536)),
+        ("every span large: all read row by row", .init(bucketSpans: 100, bucketLimit: 4_096, largePayload: 0, maximumBuckets: 65_536)),
+        ("some buckets too full, some spans large", .init(bucketSpans: 40, bucketLimit: 45, largePayload: 400, maximumBuckets: 65_536)),
+    ]
+
+    @Test("however spans are grouped into rows, a scan passes each span of the window once", arguments: groupings.indices)
+    func grouping(_ index: Int) async throws {
+        var configuration = PostgresTestDatabase.testConfiguration
+        configuration.scanGrouping = Self.groupings[index].grouping
+        try await PostgresTestDatabase.withStore(configuration: configuration) { store in
+            let (scan, expected) = try await Self.stored(in: store)
+            if index == Self.groupings.count - 1 {
+                // Mixed indeed: some spans are larger than 400 bytes, and most are not.
+                var lengths: [Int32] = []
+                for try await length in try await store.client.query("SELECT length(payload) FROM spans", logger: store.logger)
+                    .decode(Int32.self)
+                {
+                    lengths.append(length)
+                }
+                let large = lengths.filter { $0 > 400 }.count
+                #expect(large > 0 && large < lengths.count / 2, "\(large) of \(lengths.count) spans are large")
+            }
+            let whole = try await store.reduceSpans(scan, into: [UInt64]()) { ids, span in ids.append(span.spanID.value) }
+            #expect(whole.sorted() == expected, "\(Self.groupings[index].name)")
+            let merged = try await store.reduceSpans(scan, into: [UInt64]()) { ids, span in
+                ids.append(span.spanID.value)
+            } merge: { ids, part in
+                ids += part
+            }
+            #expect(merged.sorted() == expected, "\(Self.groupings[index].name), in parts")
+        }
+    }
+
+    @Test("buckets are sized by the planner's estimate, read from EXPLAIN (FORMAT JSON)")
+    func estimate() async throws {
+        try await PostgresTestDatabase.withStore { store in
+            _ = try await Self.stored(in: store)
+            try await store.client.query("ANALYZE spans", logger: store.logger)
+            var estimate: Double?
+            for try await plan in try await store.client.query(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM spans", logger: store.logger
+            ).decode(String.self) {
+                estimate = ScanStatement.estimatedRows(plan)
+            }
+            // The planner counts a row for each empty partition.
+            #expect((2_000...2_010).contains(estimate ?? 0))
+            #expect(ScanStatement.estimatedRows("[]") == nil)
         }
     }
 
