@@ -35,8 +35,8 @@ extension PostgresStore {
     ///
     /// PostgreSQL sends a row per span in about the time it takes to read the span, and PostgresNIO takes as long
     /// again to receive each row; a row that carries a bucket of spans costs that once per bucket. The limits keep a
-    /// bucket's row to a few megabytes (`bucketLimit` spans of at most `largePayload` bytes: 64 MiB at most), far
-    /// below PostgreSQL's limit of 1 GiB for a value, whatever the planner's estimate was.
+    /// bucket's row within about 64 MiB (`bucketLimit` spans of at most `largePayload` bytes), far below PostgreSQL's
+    /// limit of 1 GiB for a value, whatever the planner's estimate was.
     struct ScanGrouping: Sendable {
         /// The spans per bucket aimed at, by the planner's estimate of the window's spans.
         var bucketSpans = 1_024
