@@ -66,6 +66,13 @@ let benchmarks: @Sendable () -> Void = {
     // - `floor/clock`: two reads of `DefaultTracerClock.now`, a sampled span's start and end times.
     // - `floor/contextLookup`: reading one value from a `ServiceContext` that holds it, as a child span reads its
     //   parent's span context (an object, here as in CairnSDK, so that the read is one lookup and one cast).
+    // - `floor/bindContext`: what `withSpan` does besides starting and ending the span, whatever the SDK: it binds
+    //   `span.context` as `ServiceContext.current` (a task-local value) while the operation runs. Here the context
+    //   is one made beforehand, so that nothing is allocated for it.
+    // - `floor/newContext`: the context that `span.context` gives `withSpan`: the caller's context with the span's
+    //   own span context added, as a new object. OpenTelemetry gives every span, recorded or not, a span id of its
+    //   own, so an SDK that follows it makes one for every span (swift-otel returns the caller's context unchanged
+    //   for an always_off span).
     Benchmark("floor/attributes") { benchmark in
         var attributes = SpanAttributes()
         setAttributes(&attributes)
@@ -82,6 +89,24 @@ let benchmarks: @Sendable () -> Void = {
         measure(benchmark) {
             for _ in benchmark.scaledIterations {
                 blackHole(context[FloorKey.self])
+            }
+        }
+    }
+    Benchmark("floor/bindContext") { benchmark in
+        var context = ServiceContext.topLevel
+        context[FloorKey.self] = FloorValue()
+        measure(benchmark) {
+            for _ in benchmark.scaledIterations {
+                ServiceContext.$current.withValue(context) { blackHole(benchmark) }
+            }
+        }
+    }
+    Benchmark("floor/newContext") { benchmark in
+        measure(benchmark) {
+            for _ in benchmark.scaledIterations {
+                var context = ServiceContext.topLevel
+                context[FloorKey.self] = FloorValue()
+                blackHole(context)
             }
         }
     }
