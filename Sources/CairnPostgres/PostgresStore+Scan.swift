@@ -7,12 +7,12 @@ import PostgresNIO
 import Synchronization
 
 extension PostgresStore {
-    /// Every span that starts in the window (and belongs to one of the services, if given), from one statement in one
-    /// snapshot: `start_ns` in the window (from `spans_by_start`, or a scan of the partitions the window covers), and
-    /// the services as a condition on the `service` column. Rows stream from the server as they are consumed, and
-    /// each payload is decoded by `OTLPProtobuf.decodeSpan(payload:resource:scope:selection:)`, which decodes only
-    /// the attributes, events and links the scan asks for. `update` runs on the connection's event loop, span by span, as
-    /// the rows arrive (see `ScanStatement.reduce`).
+    /// Every span that starts in the window (and belongs to one of the services, if given), in one snapshot:
+    /// `start_ns` in the window (from `spans_by_start`, or a scan of the partitions the window covers), and the
+    /// services as a condition on the `service` column. The server sends the spans in buckets of about a thousand,
+    /// one row each (see `ScanStatement.reduce`), and each payload is decoded by
+    /// `OTLPProtobuf.decodeSpan(payload:resource:scope:selection:)`, which decodes only the attributes, events and
+    /// links the scan asks for. `update` runs on the connection's event loop, span by span, as the rows arrive.
     public func reduceSpans<Result: Sendable>(
         _ scan: SpanScan, into initial: Result, _ update: @escaping @Sendable (inout Result, Span) throws -> Void
     ) async throws -> Result {
@@ -201,17 +201,9 @@ struct ScanStatement: Sendable {
     /// to just after the last, cut into equal lengths, as many as the planner's estimate of the spans divided by
     /// `grouping.bucketSpans` (at least 1, at most `grouping.maximumBuckets`). Empty when the window holds no span.
     private func buckets(_ keys: Range<Int64>, on connection: PostgresConnection, logger: Logger) async throws -> [Int64] {
+        guard let (first, last) = try await stretch(keys, on: connection, logger: logger) else { return [] }
         var binds = PostgresBindings()
         let conditions = self.conditions(keys, &binds)
-        var first: Int64?
-        var last: Int64?
-        for try await (low, high) in try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT min(start_ns), max(start_ns) FROM spans WHERE \(conditions)", binds: binds),
-            logger: logger
-        ).decode((Int64?, Int64?).self) {
-            (first, last) = (low, high)
-        }
-        guard let first, let last else { return [] }
         var estimate = 0.0
         for try await plan in try await connection.query(
             PostgresQuery(unsafeSQL: "EXPLAIN (FORMAT JSON) SELECT 1 FROM spans WHERE \(conditions)", binds: binds),
@@ -227,6 +219,22 @@ struct ScanStatement: Sendable {
             let offset = count.dividingFullWidth(width.multipliedFullWidth(by: index)).quotient
             return Int64(bitPattern: UInt64(bitPattern: first) &+ offset)
         }
+    }
+
+    /// The first and last start times (as stored) of the spans of `keys` that the scan passes: two probes of an
+    /// index. Nil when there is none.
+    private func stretch(
+        _ keys: Range<Int64>, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (first: Int64, last: Int64)? {
+        var binds = PostgresBindings()
+        let sql = "SELECT min(start_ns), max(start_ns) FROM spans WHERE " + conditions(keys, &binds)
+        var stretch: (Int64, Int64)?
+        for try await (first, last) in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            .decode((Int64?, Int64?).self)
+        {
+            if let first, let last { stretch = (first, last) }
+        }
+        return stretch
     }
 
     /// The rows that the top of a plan in `EXPLAIN (FORMAT JSON)` is estimated to return.
@@ -289,23 +297,14 @@ struct ScanStatement: Sendable {
     }
 
     /// `window` cut into up to `count` consecutive windows, which together cover it: the stretch from its first to
-    /// its last stored start time (two probes of `spans_by_start`) cut into equal lengths. One window when the
-    /// stretch is empty or shorter than `count` nanoseconds.
+    /// its last stored start time cut into equal lengths. One window when the stretch is empty or shorter than
+    /// `count` nanoseconds.
     func split(
         _ window: Range<UInt64>, into count: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [Range<UInt64>] {
-        let rows = try await connection.query(
-            """
-            SELECT min(start_ns), max(start_ns) FROM spans
-            WHERE start_ns >= \(StoredTime.key(window.lowerBound)) AND start_ns < \(StoredTime.key(window.upperBound))
-            """, logger: logger)
-        var first: UInt64?
-        var last: UInt64?
-        for try await (low, high) in rows.decode((Int64?, Int64?).self) {
-            first = low.map(StoredTime.nanos)
-            last = high.map(StoredTime.nanos)
-        }
-        guard let first, let last else { return [window] }
+        let keys = StoredTime.key(window.lowerBound)..<StoredTime.key(window.upperBound)
+        guard let stretch = try await stretch(keys, on: connection, logger: logger) else { return [window] }
+        let (first, last) = (StoredTime.nanos(stretch.first), StoredTime.nanos(stretch.last))
         let step = (last - first) / UInt64(count)
         guard step > 0 else { return [window] }
         var bounds = [window.lowerBound]
