@@ -67,6 +67,9 @@ struct ImportCommand: AsyncParsableCommand {
     private static let spansPerRequest = 2_000
 
     private func importFiles() async throws {
+        // A file that is missing or unreadable is reported before the store is opened (or created) and before any
+        // file is imported.
+        for path in files { try OTLPFile.checkReadable(path) }
         let destination: Destination
         if let server {
             destination = .collector(try RemoteReader(server: server))

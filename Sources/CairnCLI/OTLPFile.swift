@@ -38,20 +38,28 @@ struct OTLPFile {
     /// The requests, in file order.
     var parts: [Part]
 
+    /// Throws a `CLIError` that says why the file at `path` cannot be read: there is none, it is a directory, or it
+    /// is not readable; returns when it looks readable.
+    static func checkReadable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError("there is no file \(path); check the path", exitCode: 2)
+        }
+        if isDirectory.boolValue {
+            throw CLIError("\(path) is a directory; give the OTLP files in it, e.g. \(path)/*.json", exitCode: 2)
+        }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw CLIError("cannot read file \(path); check its permissions", exitCode: 2)
+        }
+    }
+
     /// Reads and inflates the file and finds its requests; throws a `CLIError` naming the file when it cannot be
     /// read or is of no kind this reads.
     init(path: String) throws {
         self.path = path
         guard let data = FileManager.default.contents(atPath: path) else {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                throw CLIError(
-                    isDirectory.boolValue
-                        ? "\(path) is a directory; give the OTLP files in it, e.g. \(path)/*.json"
-                        : "cannot read file \(path); check its permissions",
-                    exitCode: 2)
-            }
-            throw CLIError("there is no file \(path); check the path", exitCode: 2)
+            try Self.checkReadable(path)
+            throw CLIError("cannot read file \(path); check its permissions", exitCode: 2)
         }
         var bytes = [UInt8](data)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {

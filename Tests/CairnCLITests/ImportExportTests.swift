@@ -137,9 +137,13 @@ struct ImportExportTests {
         #expect(output.stderr.hasPrefix("cairn: file \(file.path) "), "\(output.stderr)")
         #expect(output.stderr.contains(message), "\(output.stderr)")
 
-        let missing = try await CairnProcess.runOffPool(["import", folder.appendingPathComponent("nope.json").path])
+        // A missing file is reported before the store is opened: the other file is not imported, and no store is made.
+        let db = folder.appendingPathComponent("\(name)-missing.db").path
+        let nope = folder.appendingPathComponent("nope.json").path
+        let missing = try await CairnProcess.runOffPool(["import", ShopFixture.json, nope, "--db", db])
         #expect(missing.status == 2)
-        #expect(missing.stderr == "cairn: there is no file \(folder.appendingPathComponent("nope.json").path); check the path\n")
+        #expect(missing.stderr == "cairn: there is no file \(nope); check the path\n")
+        #expect(!FileManager.default.fileExists(atPath: db))
     }
 
     @Test("rejected spans are reported, and a file with nothing to import exits 1")
