@@ -19,8 +19,9 @@ struct ImportCommand: AsyncParsableCommand {
             collectors may write to it at the same time) or to a running collector (--server), sent as OTLP/HTTP \
             protobuf.
 
-            A file that cannot be read stops the import with a message naming the file (and the line of JSON lines); \
-            the files before it stay imported, and nothing of the bad file is. Spans that OTLP's rules reject (no name, \
+            A path that names no file, a directory or an unreadable file stops the import before anything is \
+            imported or the store is opened. A file that does not decode stops the import with a message naming the \
+            file (and the line of JSON lines); the files before it stay imported, and nothing of the bad file is. Spans that OTLP's rules reject (no name, \
             a bad id) are left out and reported. A progress bar shows on standard error when it is a terminal. \
             Prints "imported N spans in M traces from K files"; exits with status 1 when nothing was imported.
 
