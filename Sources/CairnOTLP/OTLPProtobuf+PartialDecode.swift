@@ -27,34 +27,65 @@ extension OTLPProtobuf {
         /// Bit `min(n, 63)` is set when a requested key is `n` bytes long.
         fileprivate let keyLengths: UInt64
 
-        /// Keys laid out for comparing bytes without copying a string or an array per comparison.
+        /// Keys laid out for comparing bytes without copying a string or an array per comparison: by length, each
+        /// with its first and last 8 bytes as integers, where keys of one length mostly differ.
         fileprivate struct ASCIIKeys: Sendable {
-            /// The keys' UTF-8, back to back.
-            let utf8: [UInt8]
-            /// Where each key lies in `utf8`.
-            let ranges: [Range<Int>]
+            /// The keys, shortest first.
             let keys: [String]
+            /// The keys' UTF-8, back to back, and where each lies in it.
+            let utf8: [UInt8]
+            let ranges: [Range<Int>]
+            /// Each key's first and last 8 bytes, little-endian, for keys of 8 bytes or more (0 for the others).
+            let heads: [UInt64]
+            let tails: [UInt64]
+            /// `keys[starts[n]..<starts[n + 1]]` are the keys of `n` bytes.
+            let starts: [Int]
 
-            init(_ keys: Set<String>) {
-                self.keys = Array(keys)
-                utf8 = self.keys.flatMap(\.utf8)
+            init(_ keySet: Set<String>) {
+                keys = keySet.sorted { ($0.utf8.count, $0) < ($1.utf8.count, $1) }
+                let utf8 = keys.flatMap(\.utf8)
+                self.utf8 = utf8
                 var offset = 0
-                ranges = self.keys.map { key in
+                let ranges = keys.map { key in
                     defer { offset += key.utf8.count }
                     return offset..<offset + key.utf8.count
                 }
+                self.ranges = ranges
+                func integer(_ range: Range<Int>) -> UInt64 {
+                    range.reversed().reduce(0) { $0 << 8 | UInt64(utf8[$1]) }
+                }
+                heads = ranges.map { $0.count >= 8 ? integer($0.lowerBound..<$0.lowerBound + 8) : 0 }
+                tails = ranges.map { $0.count >= 8 ? integer($0.upperBound - 8..<$0.upperBound) : 0 }
+                let longest = ranges.last?.count ?? 0
+                starts = (0...longest + 1).map { length in ranges.firstIndex { $0.count >= length } ?? ranges.count }
             }
 
             /// The requested key whose UTF-8 is these bytes, if any.
             func match(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-                utf8.withUnsafeBufferPointer { all in
-                    for (index, range) in ranges.enumerated() where range.count == bytes.count {
-                        if bytes.isEmpty || memcmp(all.baseAddress! + range.lowerBound, bytes.baseAddress!, bytes.count) == 0 {
+                let count = bytes.count
+                guard count + 1 < starts.count, starts[count] < starts[count + 1] else { return nil }
+                let candidates = starts[count]..<starts[count + 1]
+                if count < 8 {
+                    return utf8.withUnsafeBufferPointer { all in
+                        for index in candidates
+                        where count == 0 || memcmp(all.baseAddress! + ranges[index].lowerBound, bytes.baseAddress!, count) == 0 {
                             return keys[index]
                         }
+                        return nil
                     }
-                    return nil
                 }
+                let raw = UnsafeRawBufferPointer(bytes)
+                let head = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+                let tail = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+                for index in candidates where heads[index] == head && tails[index] == tail {
+                    // The first and last 8 bytes cover a key of up to 16; compare the bytes between for a longer one.
+                    if count <= 16 { return keys[index] }
+                    let same = utf8.withUnsafeBufferPointer { all in
+                        memcmp(all.baseAddress! + ranges[index].lowerBound + 8, bytes.baseAddress! + 8, count - 16) == 0
+                    }
+                    if same { return keys[index] }
+                }
+                return nil
             }
         }
 

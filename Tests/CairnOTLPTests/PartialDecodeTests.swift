@@ -54,6 +54,34 @@ struct PartialDecodeTests {
         }
     }
 
+    @Test("keys are matched by their bytes: exact keys of every length kept, keys that differ in one byte at any place left out")
+    func keyBytes() throws {
+        let selected = ["a", "db.name", "url.full", "http.route", "0123456789abcdef", "0123456789abcdefg",
+                        "network.peer.address", "a.key.of.more.than.thirty.two.bytes"]
+        var stored: [String] = []
+        for key in selected {
+            stored.append(key)
+            stored.append(key + "x")
+            stored.append(String(key.dropLast()))
+            let bytes = Array(key.utf8)
+            // The same length, one byte changed: first, last, and each byte between.
+            for index in bytes.indices {
+                var changed = bytes
+                changed[index] = changed[index] == UInt8(ascii: "_") ? UInt8(ascii: "-") : UInt8(ascii: "_")
+                stored.append(String(decoding: changed, as: UTF8.self))
+            }
+        }
+        let template = Fixtures.realisticSpans(count: 1, seed: 5)[0]
+        var span = template
+        span.attributes = stored.enumerated().map { Attribute($0.element, .int(Int64($0.offset))) }
+        let payload = OTLPProtobuf.encode(span)
+        let selection = Selection(attributeKeys: Set(selected), events: false, links: false)
+        let decoded = try Self.partial(payload, selection)
+        #expect(decoded == Self.trimmed(try Self.full(payload), selection))
+        #expect(decoded.attributes.map(\.key) == stored.filter(Set(selected).contains))
+        #expect(decoded.attributes.count == selected.count + 1)  // "0123456789abcdefg" shortened is selected too
+    }
+
     @Test("with everything selected, equals the full decoder; the array overload agrees with the raw buffer one")
     func everything() throws {
         for payload in Self.payloads {
