@@ -39,8 +39,8 @@ import Dispatch
 /// the span, plus 24 bytes per link of a CONSUMER span and an interned string per distinct service and peer.
 /// `build()` groups a copy of the records by trace into partitions of about 2,048 whose id tables fit in the
 /// processor's cache, and walks them once, in chunks of partitions on every core at once (Dispatch's
-/// `concurrentPerform`; the caller's thread is one of them): a million spans build in about 0.14 s on 2 cores, where
-/// one core took 0.17 s and merging the parts of a split scan another 0.03 s (release build).
+/// `concurrentPerform`; the caller's thread is one of them). The map of a window of a million stored spans, read and
+/// built, is measured by `BENCH_FILTER=dependencyGraph scripts/bench-query` (about 0.7 s on SQLite, 2 cores).
 public struct DependencyGraphBuilder: Sendable {
     /// The span attribute keys the builder reads; a store may decode only these (plus the resource's
     /// `service.name`, and the links of CONSUMER spans).

@@ -49,10 +49,8 @@ struct SpanRowDecoder: Sendable {
         guard let scope = cache.scopes[scopeID] else {
             throw PostgresStoreError.damaged(url: url, problem: "a span refers to scope \(scopeID), which is missing")
         }
-        do {
-            return try OTLPProtobuf.decodeSpan(payload: payload, resource: resource, scope: scope, selection: selection)
-        } catch {
-            throw PostgresStoreError.damaged(url: url, problem: "a stored message does not decode: \(error)")
+        return try PostgresStore.decoding(url: url) {
+            try OTLPProtobuf.decodeSpan(payload: payload, resource: resource, scope: scope, selection: selection)
         }
     }
 
@@ -176,8 +174,15 @@ extension PostgresStore {
     static func decode<Value>(
         _ payload: ByteBuffer, url: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Value
     ) throws -> Value {
+        try decoding(url: url) {
+            try payload.withUnsafeReadableBytes { try body($0.assumingMemoryBound(to: UInt8.self)) }
+        }
+    }
+
+    /// Runs `body`, which decodes a stored message, turning its error into `PostgresStoreError.damaged`.
+    static func decoding<Value>(url: String, _ body: () throws -> Value) throws -> Value {
         do {
-            return try payload.withUnsafeReadableBytes { try body($0.assumingMemoryBound(to: UInt8.self)) }
+            return try body()
         } catch {
             throw PostgresStoreError.damaged(url: url, problem: "a stored message does not decode: \(error)")
         }

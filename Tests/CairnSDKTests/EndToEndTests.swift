@@ -8,7 +8,6 @@ import Logging
 import Testing
 import Tracing
 
-
 @Suite("End to end: two services linked by traceparent, stored by cairn serve")
 struct EndToEndTests {
     let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
@@ -17,6 +16,13 @@ struct EndToEndTests {
 
     init() throws {
         directory = try TemporaryDirectory()
+    }
+
+    /// The spans of the trace as `cairn export` reads them from the store at `db`.
+    static func exported(_ traceID: TraceID, from db: String) async throws -> [CairnModel.Span] {
+        let exported = try await CairnProcess.runOffPool(["export", traceID.hex, "--db", db])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        return try OTLPJSON.decodeSpans(Array(exported.stdout.utf8)).spans
     }
 
     @Test("the client span of one service and the server span of another are stored as one correctly parented trace")
@@ -54,9 +60,7 @@ struct EndToEndTests {
         #expect(checkout.processor?.exportedSpanCount == 1)
         #expect(collector.signal(SIGTERM) == 0, "\(collector.output)")
 
-        let exported = try await CairnProcess.runOffPool(["export", traceID.hex, "--db", db])
-        #expect(exported.status == 0, "\(exported.stderr)")
-        let spans = try OTLPJSON.decodeSpans(Array(exported.stdout.utf8)).spans
+        let spans = try await Self.exported(traceID, from: db)
         #expect(spans.count == 2)
         let client = try #require(spans.first { $0.name == "GET /checkout" })
         let server = try #require(spans.first { $0.name == "POST /checkout" })
@@ -108,9 +112,7 @@ struct EndToEndTests {
         #expect(collector.signal(SIGTERM) == 0, "\(collector.output)")
 
         let traceID = client.spanContext.traceID
-        let exported = try await CairnProcess.runOffPool(["export", traceID.hex, "--db", db])
-        #expect(exported.status == 0, "\(exported.stderr)")
-        let spans = try OTLPJSON.decodeSpans(Array(exported.stdout.utf8)).spans
+        let spans = try await Self.exported(traceID, from: db)
         #expect(spans.count == 3)
         let caller = try #require(spans.first { $0.name == "GET /checkout" })
         let server = try #require(spans.first { $0.name == "POST /checkout" })
